@@ -1,0 +1,51 @@
+/** The environment, parsed once into a typed, frozen configuration. */
+import path from 'node:path';
+
+export interface Config {
+  port: number;
+  host: string;
+  /** null: start the embedded PostgreSQL under dataDir. */
+  databaseUrl: string | null;
+  dataDir: string;
+  embeddedDatabasePort: number;
+  logLevel: string;
+  dispatcher: {
+    /** Requests in flight at once, over all webhooks, in this process. */
+    concurrency: number;
+    /** Requests in flight at once to one webhook, so a slow one cannot take every slot. */
+    perWebhookConcurrency: number;
+    /** How long a claim is held beyond the webhook's own timeout before the sweep hands it back. */
+    leaseMarginMs: number;
+    /** On shutdown, how long attempts in flight may still take before they are handed back. */
+    shutdownGraceMs: number;
+    /** Largest response body kept with an attempt. */
+    maximumResponseBodyBytes: number;
+  };
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, minimum = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < minimum) throw new Error(`${name} must be a whole number of at least ${minimum}, not "${raw}"`);
+  return value;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const dataDir = path.resolve(env['HOOKLINE_DATA_DIR'] || '.hookline');
+  return Object.freeze({
+    port: integer(env, 'PORT', 4000),
+    host: env['HOST'] || '0.0.0.0',
+    databaseUrl: env['DATABASE_URL'] || null,
+    dataDir,
+    embeddedDatabasePort: integer(env, 'HOOKLINE_EMBEDDED_DB_PORT', 54329, 1),
+    logLevel: env['LOG_LEVEL'] || 'info',
+    dispatcher: Object.freeze({
+      concurrency: integer(env, 'HOOKLINE_CONCURRENCY', 64, 1),
+      perWebhookConcurrency: integer(env, 'HOOKLINE_PER_WEBHOOK_CONCURRENCY', 8, 1),
+      leaseMarginMs: integer(env, 'HOOKLINE_LEASE_MARGIN_MS', 30_000, 1000),
+      shutdownGraceMs: integer(env, 'HOOKLINE_SHUTDOWN_GRACE_MS', 10_000, 0),
+      maximumResponseBodyBytes: integer(env, 'HOOKLINE_MAX_RESPONSE_BODY_BYTES', 64 * 1024, 0),
+    }),
+  });
+}

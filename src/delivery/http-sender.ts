@@ -1,0 +1,116 @@
+/**
+ * The only module that talks HTTP to receivers. `send` never throws: every answer, timeout,
+ * refused connection or cancellation comes back as an outcome value. Retries live in the
+ * database, so got's own retries are off; redirects are answers, never followed.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { performance } from 'node:perf_hooks';
+import { got, type Got } from 'got';
+import type { OutgoingRequest } from '../domain/request-builder.js';
+
+export type SendOutcome =
+  | {
+      kind: 'response';
+      status: number;
+      headers: Record<string, string>;
+      body: string;
+      bodyTruncated: boolean;
+      durationMs: number;
+    }
+  | { kind: 'error'; error: string; code: string | null; durationMs: number }
+  | { kind: 'cancelled'; durationMs: number };
+
+export interface SenderOptions {
+  maximumResponseBodyBytes: number;
+  /** Sockets kept per receiver host; should cover the dispatcher's per-webhook concurrency. */
+  maximumSocketsPerHost: number;
+}
+
+export interface Sender {
+  send(request: OutgoingRequest, timeoutMs: number, signal?: AbortSignal): Promise<SendOutcome>;
+  close(): void;
+}
+
+function flattenHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
+}
+
+function describeError(error: unknown, timeoutMs: number): { error: string; code: string | null } {
+  const code = (error as { code?: string }).code ?? null;
+  if (code === 'ETIMEDOUT') return { error: `no answer within ${timeoutMs} ms`, code };
+  if (code === 'ECONNREFUSED') return { error: 'connection refused', code };
+  if (code === 'ENOTFOUND') return { error: 'host not found', code };
+  if (code === 'ECONNRESET') return { error: 'connection reset by the receiver', code };
+  const message = error instanceof Error ? error.message : String(error);
+  return { error: message, code };
+}
+
+export function createHttpSender(options: SenderOptions): Sender {
+  const agentOptions = { keepAlive: true, maxSockets: options.maximumSocketsPerHost, maxFreeSockets: options.maximumSocketsPerHost, scheduling: 'lifo' as const };
+  const agent = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+  const client: Got = got.extend({
+    agent,
+    retry: { limit: 0 },
+    throwHttpErrors: false,
+    followRedirect: false,
+    decompress: true,
+    http2: false,
+    cache: false,
+  });
+
+  async function send(request: OutgoingRequest, timeoutMs: number, signal?: AbortSignal): Promise<SendOutcome> {
+    const startedAt = performance.now();
+    const elapsed = () => Math.round(performance.now() - startedAt);
+    if (signal?.aborted) return { kind: 'cancelled', durationMs: 0 };
+    // The body is read as a stream so that a huge answer is cut at the limit, not buffered whole.
+    const stream = client.stream(request.url, {
+      method: request.method as 'POST',
+      headers: request.headers,
+      body: request.body ?? undefined,
+      timeout: { request: timeoutMs },
+      signal,
+    });
+    if (request.body === null) stream.end();
+    let status = 0;
+    let headers: Record<string, string> = {};
+    stream.once('response', (response: http.IncomingMessage) => {
+      status = response.statusCode ?? 0;
+      headers = flattenHeaders(response.headers);
+    });
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let truncated = false;
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        const room = options.maximumResponseBodyBytes - received;
+        if (chunk.length > room) {
+          if (room > 0) chunks.push(chunk.subarray(0, room));
+          received += Math.max(room, 0);
+          truncated = true;
+          stream.destroy();
+          break;
+        }
+        chunks.push(chunk);
+        received += chunk.length;
+      }
+    } catch (error) {
+      if (signal?.aborted) return { kind: 'cancelled', durationMs: elapsed() };
+      return { kind: 'error', ...describeError(error, timeoutMs), durationMs: elapsed() };
+    }
+    if (signal?.aborted && status === 0) return { kind: 'cancelled', durationMs: elapsed() };
+    return { kind: 'response', status, headers, body: Buffer.concat(chunks).toString('utf8'), bodyTruncated: truncated, durationMs: elapsed() };
+  }
+
+  return {
+    send,
+    close() {
+      agent.http.destroy();
+      agent.https.destroy();
+    },
+  };
+}

@@ -1,0 +1,277 @@
+/**
+ * Claim → send → record. The dispatcher claims due deliveries in batches up to its free
+ * slots, sends each outside any transaction, and records the attempt with the delivery's new
+ * state. Status changes reach subscribers through NOTIFY, sent by the same SQL statements.
+ */
+import { v7 as uuidv7 } from 'uuid';
+import { DeliveryStatus } from '../domain/delivery-status.js';
+import { decideRetry, defaultRetryScheduleSeconds, parseRetryAfter } from '../domain/retry-policy.js';
+import type { Sender, SendOutcome } from '../delivery/http-sender.js';
+import type { Logger } from '../logger.js';
+import type { Queryable } from '../persistence/database-pool.js';
+import { claimDueDeliveries, type ClaimedDelivery } from '../persistence/sql/claim-due-deliveries.js';
+import { handBackDeliveries, setAsideDelivery } from '../persistence/sql/hand-back-deliveries.js';
+import type { AttemptOutcomeRecord } from '../persistence/sql/record-attempt-outcomes.js';
+import { OutcomeWriter } from './outcome-writer.js';
+import { prepareRequest, type PreparedRequest } from './prepare-request.js';
+
+export interface DispatcherOptions {
+  workerId: string;
+  concurrency: number;
+  perWebhookConcurrency: number;
+  leaseMarginMs: number;
+  maximumResponseBodyBytes: number;
+  /** Overrides for tests: the clock and the jitter's random source. */
+  now?: () => Date;
+  random?: () => number;
+}
+
+interface InFlight {
+  groupKey: string;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+const maximumClaimBatch = 200;
+
+export class Dispatcher {
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly inFlightByGroup = new Map<string, number>();
+  private readonly writer: OutcomeWriter;
+  private readonly now: () => Date;
+  private readonly random: () => number;
+  private stopping = false;
+  private wanted = false;
+  private loop: Promise<void> | null = null;
+  /** Set when the last claim found work: a finished send may then make room for more. */
+  private workMayRemain = false;
+  /** Wake-ups for retries due soon, so a short retry does not wait for the next tick. */
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly sender: Sender,
+    private readonly logger: Logger,
+    private readonly options: DispatcherOptions,
+  ) {
+    this.writer = new OutcomeWriter(db, options.workerId);
+    this.now = options.now ?? (() => new Date());
+    this.random = options.random ?? Math.random;
+  }
+
+  get workerId(): string {
+    return this.options.workerId;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Asks for a claim soon. Calls made while one runs are folded into one more round. */
+  poke(): void {
+    if (this.stopping) return;
+    this.wanted = true;
+    if (!this.loop) this.loop = this.claimWhileWanted().finally(() => (this.loop = null));
+  }
+
+  /** One claim round, started now; resolves once the claimed sends have started. For the tick and tests. */
+  async runOnce(): Promise<number> {
+    if (this.loop) await this.loop;
+    return this.claimAndStart();
+  }
+
+  /** Resolves when nothing is in flight (tests and shutdown). */
+  async whenIdle(): Promise<void> {
+    while (this.loop || this.inFlight.size > 0) {
+      if (this.loop) await this.loop;
+      await Promise.allSettled([...this.inFlight.values()].map((entry) => entry.done));
+    }
+    await this.writer.flush();
+  }
+
+  private async claimWhileWanted(): Promise<void> {
+    while (this.wanted && !this.stopping) {
+      this.wanted = false;
+      try {
+        await this.claimAndStart();
+      } catch (error) {
+        // The database may be away; the scheduler's tick tries again.
+        this.logger.warn({ err: error }, 'claiming due deliveries failed');
+        return;
+      }
+    }
+  }
+
+  private async claimAndStart(): Promise<number> {
+    if (this.stopping) return 0;
+    const free = this.options.concurrency - this.inFlight.size;
+    if (free <= 0) {
+      this.workMayRemain = true;
+      return 0;
+    }
+    const limit = Math.min(free, maximumClaimBatch);
+    const claimed = await claimDueDeliveries(this.db, {
+      workerId: this.options.workerId,
+      limit,
+      perWebhookLimit: this.options.perWebhookConcurrency,
+      inFlightByWebhook: this.inFlightByGroup,
+      leaseMarginMs: this.options.leaseMarginMs,
+    });
+    this.workMayRemain = claimed.length > 0;
+    if (claimed.length === limit) this.wanted = true;
+    for (const delivery of claimed) this.start(delivery);
+    return claimed.length;
+  }
+
+  private start(delivery: ClaimedDelivery): void {
+    const groupKey = delivery.groupKey;
+    const abort = new AbortController();
+    this.inFlightByGroup.set(groupKey, (this.inFlightByGroup.get(groupKey) ?? 0) + 1);
+    const entry: InFlight = { groupKey, abort, done: Promise.resolve() };
+    this.inFlight.set(delivery.id, entry);
+    entry.done = this.deliver(delivery, abort.signal)
+      .catch((error) => this.logger.error({ err: error, deliveryId: delivery.id }, 'a delivery failed unexpectedly; its lease will hand it back'))
+      .finally(() => {
+        this.inFlight.delete(delivery.id);
+        const left = (this.inFlightByGroup.get(groupKey) ?? 1) - 1;
+        if (left > 0) this.inFlightByGroup.set(groupKey, left);
+        else this.inFlightByGroup.delete(groupKey);
+        if (this.workMayRemain) this.poke();
+      });
+  }
+
+  private async deliver(delivery: ClaimedDelivery, signal: AbortSignal): Promise<void> {
+    const { workerId } = this.options;
+    if (delivery.webhook && !delivery.webhook.active) {
+      // Stopped after this delivery was queued: it waits, undue, until the webhook starts again.
+      await setAsideDelivery(this.db, workerId, delivery.id, 'PAUSE');
+      return;
+    }
+    const startedAt = this.now();
+    let prepared: PreparedRequest | null;
+    try {
+      prepared = prepareRequest(delivery, startedAt);
+    } catch (error) {
+      this.logger.error({ err: error, deliveryId: delivery.id }, 'the request could not be built');
+      prepared = null;
+    }
+    if (!prepared) {
+      await setAsideDelivery(this.db, workerId, delivery.id, 'CANCELLED');
+      return;
+    }
+    const outcome = await this.sender.send(prepared.request, prepared.timeoutMs, signal);
+    if (outcome.kind === 'cancelled') {
+      // Shutdown cut the request short: the delivery goes back to the queue, unattempted.
+      await handBackDeliveries(this.db, workerId, [delivery.id]);
+      return;
+    }
+    const record = this.attemptRecord(delivery, prepared, outcome, startedAt);
+    await this.writeWithRetries(record);
+    if (record.nextAttemptAt) this.wakeAt(record.nextAttemptAt);
+    this.logger.debug(
+      { deliveryId: delivery.id, webhookId: delivery.webhookId, attempt: record.number, status: record.status, responseStatus: record.responseStatus, durationMs: record.durationMs },
+      'attempt recorded',
+    );
+  }
+
+  private attemptRecord(delivery: ClaimedDelivery, prepared: PreparedRequest, outcome: Exclude<SendOutcome, { kind: 'cancelled' }>, startedAt: Date): AttemptOutcomeRecord {
+    const number = delivery.attemptCount + 1;
+    const success = outcome.kind === 'response' && outcome.status >= 200 && outcome.status < 300;
+    let status: DeliveryStatus = DeliveryStatus.SUCCEEDED;
+    let nextAttemptAt: Date | null = null;
+    let error: string | null = null;
+    if (!success) {
+      if (outcome.kind === 'error') error = outcome.error;
+      else if (outcome.status >= 300 && outcome.status < 400) error = `redirect (HTTP ${outcome.status}${outcome.headers['location'] ? ` to ${outcome.headers['location']}` : ''}) not followed`;
+      else error = `HTTP ${outcome.status}`;
+      const retryAfterSeconds =
+        outcome.kind === 'response' && (outcome.status === 429 || outcome.status === 503) ? parseRetryAfter(outcome.headers['retry-after'], startedAt) : null;
+      const decision = decideRetry({
+        attemptNumber: number,
+        schedule: prepared.retryScheduleSeconds ?? defaultRetryScheduleSeconds,
+        now: this.now(),
+        retryAfterSeconds,
+        random: this.random,
+      });
+      if (decision.kind === 'retry') {
+        status = DeliveryStatus.RETRYING;
+        nextAttemptAt = decision.nextAttemptAt;
+      } else {
+        status = DeliveryStatus.FAILED;
+      }
+    }
+    return {
+      deliveryId: delivery.id,
+      attemptId: uuidv7(),
+      projectId: delivery.projectId,
+      webhookId: delivery.webhookId,
+      eventId: delivery.eventId,
+      number,
+      status,
+      nextAttemptAt,
+      startedAt,
+      durationMs: outcome.durationMs,
+      requestMethod: prepared.recorded.method,
+      requestUrl: prepared.recorded.url,
+      requestHeaders: prepared.recorded.headers,
+      requestBody: prepared.recorded.body,
+      responseStatus: outcome.kind === 'response' ? outcome.status : null,
+      responseHeaders: outcome.kind === 'response' ? outcome.headers : null,
+      responseBody: outcome.kind === 'response' ? outcome.body : null,
+      error,
+      success,
+    };
+  }
+
+  private wakeAt(dueAt: Date): void {
+    const delayMs = dueAt.getTime() - Date.now();
+    if (this.stopping || delayMs > 60_000) return;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.poke();
+    }, Math.max(0, delayMs) + 5);
+    timer.unref();
+    this.retryTimers.add(timer);
+  }
+
+  /**
+   * The request went out, so its record matters: a brief database outage should not turn it
+   * into a duplicate. If writing keeps failing, the lease sweep hands the delivery back later.
+   */
+  private async writeWithRetries(record: AttemptOutcomeRecord): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const moved = await this.writer.write(record);
+        if (!moved) this.logger.warn({ deliveryId: record.deliveryId }, 'attempt recorded, but the claim had already been handed back');
+        return;
+      } catch (error) {
+        if (attempt >= 5 || this.stopping) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt).unref());
+      }
+    }
+  }
+
+  /**
+   * Stops claiming, lets sends in flight finish within `graceMs`, cancels the rest and hands
+   * their deliveries back to the queue. Nothing claimed by this process stays claimed.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
+    if (this.loop) await this.loop;
+    const everything = Promise.allSettled([...this.inFlight.values()].map((entry) => entry.done));
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'grace-over'>((resolve) => (timer = setTimeout(() => resolve('grace-over'), graceMs)));
+    const result = await Promise.race([everything, graceOver]);
+    clearTimeout(timer);
+    if (result === 'grace-over') {
+      this.logger.info({ inFlight: this.inFlight.size }, 'cancelling the attempts still in flight');
+      for (const entry of this.inFlight.values()) entry.abort.abort();
+      await everything;
+    }
+    await this.writer.flush();
+    const handedBack = await handBackDeliveries(this.db, this.options.workerId, null);
+    if (handedBack > 0) this.logger.info({ handedBack }, 'handed claimed deliveries back to the queue');
+  }
+}

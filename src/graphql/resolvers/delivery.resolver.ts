@@ -1,0 +1,75 @@
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { eventTypeMatches } from '../../domain/event-matching.js';
+import type { GraphQLContext } from '../context.js';
+import { toAttemptObject, toConnection, toDeliveryObject, toEventObject, toWebhookObject } from '../mappers.js';
+import { topics, type DeliveryChange } from '../pub-sub.js';
+import { AttemptConnection, AttemptObject, DeliveryConnection, DeliveryObject, EventObject } from '../types/delivery.type.js';
+import { AttemptFilter, DeliveryFilter } from '../types/inputs.js';
+import { WebhookObject } from '../types/webhook.type.js';
+import { PageArgs } from './webhook.resolver.js';
+
+@Resolver(() => DeliveryObject)
+export class DeliveryResolver {
+  @Query(() => DeliveryObject, { nullable: true })
+  async delivery(@Arg('id', () => ID) id: string, @Ctx() context: GraphQLContext): Promise<DeliveryObject | null> {
+    const delivery = await context.deliveries.find(id);
+    return delivery ? toDeliveryObject(delivery) : null;
+  }
+
+  @Query(() => DeliveryConnection, { description: 'Newest first' })
+  async deliveries(
+    @Arg('filter', () => DeliveryFilter, { nullable: true }) filter: DeliveryFilter | null,
+    @Args(() => PageArgs) page: PageArgs,
+    @Ctx() context: GraphQLContext,
+  ) {
+    return toConnection(await context.deliveries.list(filter ?? {}, page), toDeliveryObject);
+  }
+
+  @Query(() => AttemptConnection, { description: 'Newest first' })
+  async deliveryAttempts(
+    @Arg('filter', () => AttemptFilter, { nullable: true }) filter: AttemptFilter | null,
+    @Args(() => PageArgs) page: PageArgs,
+    @Ctx() context: GraphQLContext,
+  ) {
+    return toConnection(await context.deliveries.listAttempts(filter ?? {}, page), toAttemptObject);
+  }
+
+  @Mutation(() => DeliveryObject, { description: 'Makes the delivery due now: a FAILED one gets one more attempt' })
+  async retryDelivery(@Arg('id', () => ID) id: string, @Ctx() context: GraphQLContext): Promise<DeliveryObject> {
+    return toDeliveryObject(await context.deliveries.retry(id));
+  }
+
+  @Subscription(() => DeliveryObject, {
+    topics: topics.deliveryUpdated,
+    description: 'Every status change of the deliveries wanted: PENDING, SENDING, RETRYING, SUCCEEDED, FAILED, CANCELLED',
+    filter: ({ payload, args, context }: { payload: DeliveryChange; args: { webhookId?: string | null; eventType?: string | null }; context: GraphQLContext }) =>
+      payload.projectId === context.projectId &&
+      (!args.webhookId || payload.webhookId === args.webhookId) &&
+      (!args.eventType || eventTypeMatches(args.eventType, payload.eventType)),
+  })
+  deliveryUpdated(
+    @Root() change: DeliveryChange,
+    @Arg('webhookId', () => ID, { nullable: true }) _webhookId: string | null,
+    @Arg('eventType', () => String, { nullable: true, description: 'An event type, "family.*" or "*"' }) _eventType: string | null,
+  ): DeliveryObject {
+    return toDeliveryObject(change);
+  }
+
+  @FieldResolver(() => EventObject)
+  async event(@Root() delivery: DeliveryObject, @Ctx() context: GraphQLContext): Promise<EventObject> {
+    const event = await context.loaders.event.load(delivery.eventId);
+    return toEventObject(event!);
+  }
+
+  @FieldResolver(() => WebhookObject, { nullable: true, description: 'null for a callback URL delivery, or once the webhook is deleted' })
+  async webhook(@Root() delivery: DeliveryObject, @Ctx() context: GraphQLContext): Promise<WebhookObject | null> {
+    if (!delivery.webhookId) return null;
+    const webhook = await context.loaders.webhook.load(delivery.webhookId);
+    return webhook ? toWebhookObject(webhook) : null;
+  }
+
+  @FieldResolver(() => [AttemptObject], { description: 'In the order they were made' })
+  async attempts(@Root() delivery: DeliveryObject, @Ctx() context: GraphQLContext): Promise<AttemptObject[]> {
+    return (await context.loaders.attemptsOfDelivery.load(delivery.id)).map(toAttemptObject);
+  }
+}

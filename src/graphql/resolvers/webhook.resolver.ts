@@ -1,0 +1,62 @@
+import { Arg, Args, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { GraphQLContext } from '../context.js';
+import { toConnection, toWebhookObject } from '../mappers.js';
+import { WebhookInput, WebhookPatch } from '../types/inputs.js';
+import { WebhookConnection, WebhookObject } from '../types/webhook.type.js';
+
+@ArgsType()
+export class PageArgs {
+  @Field(() => Int, { nullable: true, description: 'Page size: 1 to 500, default 50' })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true, description: 'The endCursor of the previous page' })
+  after?: string | null;
+}
+
+@Resolver(() => WebhookObject)
+export class WebhookResolver {
+  @Query(() => WebhookObject, { nullable: true })
+  async webhook(@Arg('id', () => ID) id: string, @Ctx() context: GraphQLContext): Promise<WebhookObject | null> {
+    const webhook = await context.webhooks.find(id);
+    return webhook ? toWebhookObject(webhook) : null;
+  }
+
+  @Query(() => WebhookConnection, { description: 'Newest first' })
+  async webhooks(@Args(() => PageArgs) page: PageArgs, @Ctx() context: GraphQLContext) {
+    return toConnection(await context.webhooks.list(page), (webhook) => toWebhookObject(webhook));
+  }
+
+  @Mutation(() => WebhookObject, { description: 'The answer carries the signing secret in full' })
+  async createWebhook(@Arg('input', () => WebhookInput) input: WebhookInput, @Ctx() context: GraphQLContext): Promise<WebhookObject> {
+    return toWebhookObject(await context.webhooks.create(input), { revealSecret: true });
+  }
+
+  @Mutation(() => WebhookObject)
+  async updateWebhook(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => WebhookPatch) input: WebhookPatch,
+    @Ctx() context: GraphQLContext,
+  ): Promise<WebhookObject> {
+    return toWebhookObject(await context.webhooks.update(id, { ...input }));
+  }
+
+  @Mutation(() => Boolean, { description: 'Its queued deliveries are cancelled; past deliveries stay queryable' })
+  async deleteWebhook(@Arg('id', () => ID) id: string, @Ctx() context: GraphQLContext): Promise<boolean> {
+    return context.webhooks.delete(id);
+  }
+
+  @Mutation(() => WebhookObject, { description: 'Deliveries held while it was stopped become due now' })
+  async startWebhook(@Arg('id', () => ID) id: string, @Ctx() context: GraphQLContext): Promise<WebhookObject> {
+    return toWebhookObject(await context.webhooks.setActive(id, true));
+  }
+
+  @Mutation(() => WebhookObject, { description: 'Nothing is sent until it starts again; queued deliveries wait' })
+  async stopWebhook(@Arg('id', () => ID) id: string, @Ctx() context: GraphQLContext): Promise<WebhookObject> {
+    return toWebhookObject(await context.webhooks.setActive(id, false));
+  }
+
+  @Mutation(() => WebhookObject, { description: 'A new secret, returned in full; the previous one keeps signing for 24 hours' })
+  async rotateWebhookSecret(@Arg('id', () => ID) id: string, @Ctx() context: GraphQLContext): Promise<WebhookObject> {
+    return toWebhookObject(await context.webhooks.rotateSecret(id), { revealSecret: true });
+  }
+}

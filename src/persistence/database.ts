@@ -1,0 +1,52 @@
+/** Opening the database: the ORM, the hot path's pool, migrations and the default project. */
+import { MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import { createOrmConfig } from '../../mikro-orm.config.js';
+import type { Logger } from '../logger.js';
+import { createDatabasePool } from './database-pool.js';
+
+/** Until API keys exist, everything belongs to this project. Fixed, so concurrent first starts agree. */
+export const defaultProjectId = '00000000-0000-7000-8000-000000000001';
+
+// Any fixed number: processes starting together take turns at migrating.
+const migrationLockKey = 7_461_920_311;
+
+export interface Database {
+  orm: MikroORM;
+  pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+/** Applies pending migrations, one process at a time (a session-level advisory lock). */
+export async function migrate(databaseUrl: string, logger: Logger): Promise<void> {
+  const lockClient = new pg.Client({ connectionString: databaseUrl });
+  await lockClient.connect();
+  try {
+    await lockClient.query('select pg_advisory_lock($1)', [migrationLockKey]);
+    const orm = await MikroORM.init(createOrmConfig(databaseUrl, { pool: { min: 0, max: 1 } }));
+    try {
+      const applied = await orm.getMigrator().up();
+      if (applied.length) logger.info({ migrations: applied.map((migration) => migration.name) }, 'applied database migrations');
+    } finally {
+      await orm.close(true);
+    }
+  } finally {
+    await lockClient.query('select pg_advisory_unlock($1)', [migrationLockKey]).catch(() => undefined);
+    await lockClient.end();
+  }
+}
+
+export async function openDatabase(databaseUrl: string, logger: Logger, options: { poolSize?: number } = {}): Promise<Database> {
+  await migrate(databaseUrl, logger);
+  const orm = await MikroORM.init(createOrmConfig(databaseUrl));
+  const pool = createDatabasePool(databaseUrl, options.poolSize ?? 10);
+  await pool.query(`insert into project (id, name) values ($1, 'default') on conflict (id) do nothing`, [defaultProjectId]);
+  return {
+    orm,
+    pool,
+    async close() {
+      await pool.end().catch(() => undefined);
+      await orm.close(true).catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,200 @@
+/**
+ * MikroORM entities for the API side (queries, webhook configuration). The dispatcher's hot
+ * path does not go through them: it uses the batched SQL in ./sql. Entities are not GraphQL
+ * types: graphql/mappers.ts turns them into what the schema shows.
+ */
+import { EntitySchema, OptionalProps } from '@mikro-orm/core';
+import type { DeliveryStatus } from '../domain/delivery-status.js';
+import type { BodyFormat, HttpMethod, KeyValue, WebhookAuth } from '../domain/webhook-config.js';
+
+export interface ProjectEntity {
+  [OptionalProps]?: 'createdAt';
+  id: string;
+  name: string;
+  createdAt: Date;
+}
+
+export interface WebhookEntity {
+  [OptionalProps]?: 'createdAt' | 'updatedAt' | 'previousSecret' | 'previousSecretExpiresAt';
+  id: string;
+  projectId: string;
+  name: string;
+  url: string;
+  method: HttpMethod;
+  eventTypes: string[];
+  channels: string[];
+  statuses: string[];
+  queryParams: KeyValue[];
+  headers: KeyValue[];
+  auth: WebhookAuth;
+  bodyFormat: BodyFormat;
+  bodyFields: KeyValue[] | null;
+  timeoutMs: number;
+  retryScheduleSeconds: number[] | null;
+  active: boolean;
+  secret: string;
+  previousSecret: string | null;
+  previousSecretExpiresAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface EventEntity {
+  [OptionalProps]?: 'createdAt';
+  id: string;
+  projectId: string;
+  type: string;
+  channel: string | null;
+  data: Record<string, unknown>;
+  idempotencyKey: string | null;
+  callbackUrl: string | null;
+  callbackSecret: string | null;
+  callbackBodyFormat: BodyFormat | null;
+  callbackBodyFields: KeyValue[] | null;
+  createdAt: Date;
+}
+
+export interface DeliveryEntity {
+  id: string;
+  projectId: string;
+  eventId: string;
+  webhookId: string | null;
+  eventType: string;
+  status: DeliveryStatus;
+  attemptCount: number;
+  nextAttemptAt: Date | null;
+  lockedBy: string | null;
+  lockedUntil: Date | null;
+  lastAttemptAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface AttemptEntity {
+  id: string;
+  projectId: string;
+  deliveryId: string;
+  webhookId: string | null;
+  eventId: string;
+  number: number;
+  startedAt: Date;
+  durationMs: number | null;
+  requestMethod: string;
+  requestUrl: string;
+  requestHeaders: Record<string, string>;
+  requestBody: string | null;
+  responseStatus: number | null;
+  responseHeaders: Record<string, string> | null;
+  responseBody: string | null;
+  error: string | null;
+  success: boolean;
+  createdAt: Date;
+}
+
+const uuid = { type: 'uuid', primary: true } as const;
+const timestamp = { type: 'Date', columnType: 'timestamptz' } as const;
+const optionalTimestamp = { ...timestamp, nullable: true } as const;
+const textArray = { type: 'string[]', columnType: 'text[]' } as const;
+
+export const Project = new EntitySchema<ProjectEntity>({
+  name: 'Project',
+  tableName: 'project',
+  properties: {
+    id: uuid,
+    name: { type: 'text' },
+    createdAt: { ...timestamp, defaultRaw: 'now()' },
+  },
+});
+
+export const Webhook = new EntitySchema<WebhookEntity>({
+  name: 'Webhook',
+  tableName: 'webhook',
+  properties: {
+    id: uuid,
+    projectId: { type: 'uuid' },
+    name: { type: 'text' },
+    url: { type: 'text' },
+    method: { type: 'text' },
+    eventTypes: textArray,
+    channels: textArray,
+    statuses: textArray,
+    queryParams: { type: 'json' },
+    headers: { type: 'json' },
+    auth: { type: 'json' },
+    bodyFormat: { type: 'text' },
+    bodyFields: { type: 'json', nullable: true },
+    timeoutMs: { type: 'integer' },
+    retryScheduleSeconds: { type: 'json', nullable: true },
+    active: { type: 'boolean' },
+    secret: { type: 'text' },
+    previousSecret: { type: 'text', nullable: true },
+    previousSecretExpiresAt: optionalTimestamp,
+    createdAt: { ...timestamp, defaultRaw: 'now()' },
+    updatedAt: { ...timestamp, defaultRaw: 'now()', onUpdate: () => new Date() },
+  },
+});
+
+export const Event = new EntitySchema<EventEntity>({
+  name: 'Event',
+  tableName: 'event',
+  properties: {
+    id: uuid,
+    projectId: { type: 'uuid' },
+    type: { type: 'text' },
+    channel: { type: 'text', nullable: true },
+    data: { type: 'json' },
+    idempotencyKey: { type: 'text', nullable: true },
+    callbackUrl: { type: 'text', nullable: true },
+    callbackSecret: { type: 'text', nullable: true },
+    callbackBodyFormat: { type: 'text', nullable: true },
+    callbackBodyFields: { type: 'json', nullable: true },
+    createdAt: { ...timestamp, defaultRaw: 'now()' },
+  },
+});
+
+export const Delivery = new EntitySchema<DeliveryEntity>({
+  name: 'Delivery',
+  tableName: 'delivery',
+  properties: {
+    id: uuid,
+    projectId: { type: 'uuid' },
+    eventId: { type: 'uuid' },
+    webhookId: { type: 'uuid', nullable: true },
+    eventType: { type: 'text' },
+    status: { type: 'text' },
+    attemptCount: { type: 'integer' },
+    nextAttemptAt: optionalTimestamp,
+    lockedBy: { type: 'text', nullable: true },
+    lockedUntil: optionalTimestamp,
+    lastAttemptAt: optionalTimestamp,
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  },
+});
+
+export const Attempt = new EntitySchema<AttemptEntity>({
+  name: 'Attempt',
+  tableName: 'attempt',
+  properties: {
+    id: uuid,
+    projectId: { type: 'uuid' },
+    deliveryId: { type: 'uuid' },
+    webhookId: { type: 'uuid', nullable: true },
+    eventId: { type: 'uuid' },
+    number: { type: 'integer' },
+    startedAt: timestamp,
+    durationMs: { type: 'integer', nullable: true },
+    requestMethod: { type: 'text' },
+    requestUrl: { type: 'text' },
+    requestHeaders: { type: 'json' },
+    requestBody: { type: 'text', nullable: true },
+    responseStatus: { type: 'integer', nullable: true },
+    responseHeaders: { type: 'json', nullable: true },
+    responseBody: { type: 'text', nullable: true },
+    error: { type: 'text', nullable: true },
+    success: { type: 'boolean' },
+    createdAt: timestamp,
+  },
+});
+
+export const entities = [Project, Webhook, Event, Delivery, Attempt];

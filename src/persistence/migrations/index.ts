@@ -1,0 +1,11 @@
+import { Migration20261122000000_initial } from './Migration20261122000000_initial.js';
+import { Migration20261122000100_callback_shape } from './Migration20261122000100_callback_shape.js';
+
+/**
+ * Migrations are listed here rather than found by globbing the folder: the same list then
+ * works from compiled JavaScript, from TypeScript under jest, and in a bundled build.
+ */
+export const migrationsList = [
+  { name: 'Migration20261122000000_initial', class: Migration20261122000000_initial },
+  { name: 'Migration20261122000100_callback_shape', class: Migration20261122000100_callback_shape },
+];

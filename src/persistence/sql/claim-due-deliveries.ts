@@ -1,0 +1,148 @@
+import type { Queryable } from '../database-pool.js';
+import { notifyDeliveryChanged } from './notification-channels.js';
+import type { BodyFormat, HttpMethod, KeyValue, WebhookAuth } from '../../domain/webhook-config.js';
+import type { DeliveryStatus } from '../../domain/delivery-status.js';
+
+export interface ClaimedDelivery {
+  id: string;
+  /** What the per-webhook concurrency limit counts by. */
+  groupKey: string;
+  projectId: string;
+  eventId: string;
+  webhookId: string | null;
+  status: DeliveryStatus;
+  attemptCount: number;
+  createdAt: Date;
+  event: { id: string; type: string; channel: string | null; data: Record<string, unknown>; createdAt: Date; callbackUrl: string | null; callbackSecret: string | null; callbackBodyFormat: BodyFormat | null; callbackBodyFields: KeyValue[] | null };
+  webhook: {
+    url: string;
+    method: HttpMethod;
+    queryParams: KeyValue[];
+    headers: KeyValue[];
+    auth: WebhookAuth;
+    bodyFormat: BodyFormat;
+    bodyFields: KeyValue[] | null;
+    timeoutMs: number;
+    retryScheduleSeconds: number[] | null;
+    active: boolean;
+    secret: string;
+    previousSecret: string | null;
+    previousSecretExpiresAt: Date | null;
+    updatedAt: Date;
+  } | null;
+}
+
+export interface ClaimRequest {
+  workerId: string;
+  /** At most this many deliveries. */
+  limit: number;
+  /** Requests one webhook may have in flight in this process. */
+  perWebhookLimit: number;
+  /** This process's requests in flight, by group: a webhook id, or 'callback:<scheme://host>' for callback URLs. */
+  inFlightByWebhook: ReadonlyMap<string, number>;
+  leaseMarginMs: number;
+}
+
+/**
+ * Claims due deliveries in one statement. `FOR UPDATE SKIP LOCKED` lets several dispatchers
+ * claim at once without waiting on each other or taking the same row; the lease
+ * (`locked_until`) lets the sweep hand a claim back if this process dies holding it.
+ *
+ * Fairness: webhooks (and callback hosts) already at their in-flight limit are left out of the
+ * candidates, and of the others each gets at most its free slots, so a slow webhook's backlog
+ * cannot fill a batch.
+ */
+const claimSql = `
+with candidate as (
+  select d.id, d.webhook_id, d.next_attempt_at,
+         coalesce(d.webhook_id::text, 'callback:' || substring(e.callback_url from '^[a-zA-Z]+://[^/?#]+'), '') as group_key
+  from delivery d
+  left join event e on d.webhook_id is null and e.id = d.event_id
+  where d.status in ('PENDING', 'RETRYING')
+    and d.next_attempt_at <= now()
+    and not (coalesce(d.webhook_id::text, 'callback:' || substring(e.callback_url from '^[a-zA-Z]+://[^/?#]+'), '') = any($3::text[]))
+  order by d.next_attempt_at
+  limit $2 * 4
+  for update of d skip locked
+), ranked as (
+  select id, webhook_id, next_attempt_at, group_key,
+         row_number() over (partition by group_key order by next_attempt_at) as position_in_group,
+         coalesce(($4::jsonb ->> group_key)::int, 0) as in_flight
+  from candidate
+), chosen as (
+  select id, webhook_id, group_key from ranked
+  where position_in_group <= $5::int - in_flight
+  order by next_attempt_at
+  limit $2
+), claimed as (
+  update delivery d
+  set status = 'SENDING', locked_by = $1, updated_at = now(),
+      locked_until = now() + make_interval(secs => (coalesce(w.timeout_ms, 10000) + $6::int) / 1000.0)
+  from chosen c left join webhook w on w.id = c.webhook_id
+  where d.id = c.id
+  returning d.*, c.group_key
+)
+select c.id, c.group_key, c.project_id, c.event_id, c.webhook_id, c.status, c.attempt_count, c.created_at,
+       e.type as event_type, e.channel as event_channel, e.data as event_data, e.created_at as event_created_at,
+       e.callback_url, e.callback_secret, e.callback_body_format, e.callback_body_fields,
+       w.url, w.method, w.query_params, w.headers, w.auth, w.body_format, w.body_fields, w.timeout_ms,
+       w.retry_schedule_seconds, w.active, w.secret, w.previous_secret, w.previous_secret_expires_at,
+       w.updated_at as webhook_updated_at,
+       ${notifyDeliveryChanged('c')}
+from claimed c
+join event e on e.id = c.event_id
+left join webhook w on w.id = c.webhook_id
+`;
+
+export async function claimDueDeliveries(db: Queryable, request: ClaimRequest): Promise<ClaimedDelivery[]> {
+  if (request.limit <= 0) return [];
+  const saturated = [...request.inFlightByWebhook].filter(([, count]) => count >= request.perWebhookLimit).map(([key]) => key);
+  const result = await db.query(claimSql, [
+    request.workerId,
+    request.limit,
+    saturated,
+    JSON.stringify(Object.fromEntries(request.inFlightByWebhook)),
+    request.perWebhookLimit,
+    request.leaseMarginMs,
+  ]);
+  return result.rows.map((row) => ({
+    id: row.id,
+    groupKey: row.group_key,
+    projectId: row.project_id,
+    eventId: row.event_id,
+    webhookId: row.webhook_id,
+    status: row.status,
+    attemptCount: row.attempt_count,
+    createdAt: row.created_at,
+    event: {
+      id: row.event_id,
+      type: row.event_type,
+      channel: row.event_channel,
+      data: row.event_data,
+      createdAt: row.event_created_at,
+      callbackUrl: row.callback_url,
+      callbackSecret: row.callback_secret,
+      callbackBodyFormat: row.callback_body_format,
+      callbackBodyFields: row.callback_body_fields,
+    },
+    webhook:
+      row.url === null
+        ? null
+        : {
+            url: row.url,
+            method: row.method,
+            queryParams: row.query_params,
+            headers: row.headers,
+            auth: row.auth,
+            bodyFormat: row.body_format,
+            bodyFields: row.body_fields,
+            timeoutMs: row.timeout_ms,
+            retryScheduleSeconds: row.retry_schedule_seconds,
+            active: row.active,
+            secret: row.secret,
+            previousSecret: row.previous_secret,
+            previousSecretExpiresAt: row.previous_secret_expires_at,
+            updatedAt: row.webhook_updated_at,
+          },
+  }));
+}

@@ -1,0 +1,88 @@
+import type { Queryable } from '../database-pool.js';
+import { notifyDeliveryChanged, wakeUpChannel } from './notification-channels.js';
+import type { CheckedEventInput } from '../../domain/event-input.js';
+
+export interface StoredEvent {
+  id: string;
+  projectId: string;
+  type: string;
+  channel: string | null;
+  data: Record<string, unknown>;
+  idempotencyKey: string | null;
+  createdAt: Date;
+}
+
+export interface ActiveWebhookFilter {
+  id: string;
+  eventTypes: string[];
+  channels: string[];
+  statuses: string[];
+}
+
+function toStoredEvent(row: Record<string, any>): StoredEvent {
+  return { id: row.id, projectId: row.project_id, type: row.type, channel: row.channel, data: row.data, idempotencyKey: row.idempotency_key, createdAt: row.created_at };
+}
+
+export async function loadActiveWebhookFilters(db: Queryable, projectId: string): Promise<ActiveWebhookFilter[]> {
+  const result = await db.query(
+    'select id, event_types, channels, statuses from webhook where project_id = $1 and active order by id',
+    [projectId],
+  );
+  return result.rows.map((row) => ({ id: row.id, eventTypes: row.event_types, channels: row.channels, statuses: row.statuses }));
+}
+
+/**
+ * Inserts events; those whose idempotency key is already stored are skipped (the unique
+ * index decides, so two concurrent publishes of one key store one event).
+ */
+export async function insertEvents(db: Queryable, projectId: string, events: readonly (CheckedEventInput & { id: string })[]): Promise<StoredEvent[]> {
+  const rows = events.map((event) => ({
+    id: event.id,
+    type: event.type,
+    channel: event.channel,
+    data: event.data,
+    idempotency_key: event.idempotencyKey,
+    callback_url: event.callbackUrl,
+    callback_secret: event.callbackSecret,
+    callback_body_format: event.callbackBodyFormat,
+    callback_body_fields: event.callbackBodyFields,
+  }));
+  const result = await db.query(
+    `insert into event (id, project_id, type, channel, data, idempotency_key, callback_url, callback_secret, callback_body_format, callback_body_fields)
+     select e.id, $2, e.type, e.channel, e.data, e.idempotency_key, e.callback_url, e.callback_secret, e.callback_body_format, e.callback_body_fields
+     from jsonb_to_recordset($1::jsonb) as e(id uuid, type text, channel text, data jsonb, idempotency_key text, callback_url text,
+                                              callback_secret text, callback_body_format text, callback_body_fields jsonb)
+     on conflict (project_id, idempotency_key) where idempotency_key is not null do nothing
+     returning *`,
+    [JSON.stringify(rows), projectId],
+  );
+  return result.rows.map(toStoredEvent);
+}
+
+export async function findEventsByIdempotencyKeys(db: Queryable, projectId: string, keys: readonly string[]): Promise<StoredEvent[]> {
+  if (keys.length === 0) return [];
+  const result = await db.query('select * from event where project_id = $1 and idempotency_key = any($2::text[])', [projectId, keys]);
+  return result.rows.map(toStoredEvent);
+}
+
+export interface NewDelivery {
+  id: string;
+  eventId: string;
+  webhookId: string | null;
+  eventType: string;
+}
+
+/** Queues deliveries, due now, tells subscribers (PENDING) and wakes every dispatcher, all at commit. */
+export async function insertDeliveries(db: Queryable, projectId: string, deliveries: readonly NewDelivery[]): Promise<void> {
+  if (deliveries.length === 0) return;
+  const rows = deliveries.map((delivery) => ({ id: delivery.id, event_id: delivery.eventId, webhook_id: delivery.webhookId, event_type: delivery.eventType }));
+  await db.query(
+    `with inserted as (
+       insert into delivery (id, project_id, event_id, webhook_id, event_type, status, next_attempt_at, created_at, updated_at)
+       select d.id, $2, d.event_id, d.webhook_id, d.event_type, 'PENDING', now(), now(), now()
+       from jsonb_to_recordset($1::jsonb) as d(id uuid, event_id uuid, webhook_id uuid, event_type text)
+       returning *)
+     select ${notifyDeliveryChanged('inserted')}, pg_notify('${wakeUpChannel}', '') from inserted`,
+    [JSON.stringify(rows), projectId],
+  );
+}

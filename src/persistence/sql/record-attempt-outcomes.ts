@@ -1,0 +1,91 @@
+import type { Queryable } from '../database-pool.js';
+import type { DeliveryStatus } from '../../domain/delivery-status.js';
+import { notifyDeliveryChanged } from './notification-channels.js';
+
+export interface AttemptOutcomeRecord {
+  deliveryId: string;
+  attemptId: string;
+  projectId: string;
+  webhookId: string | null;
+  eventId: string;
+  number: number;
+  /** The delivery's status after this attempt. */
+  status: DeliveryStatus;
+  nextAttemptAt: Date | null;
+  startedAt: Date;
+  durationMs: number | null;
+  requestMethod: string;
+  requestUrl: string;
+  requestHeaders: Record<string, string>;
+  requestBody: string | null;
+  responseStatus: number | null;
+  responseHeaders: Record<string, string> | null;
+  responseBody: string | null;
+  error: string | null;
+  success: boolean;
+}
+
+/**
+ * Records attempts and moves their deliveries on, for any number of deliveries in one
+ * statement. The attempt row is always written (the request did go out); the delivery only
+ * moves if this worker still holds its claim, so a process whose lease was swept away cannot
+ * overwrite the work of the one that took the delivery over.
+ */
+const recordSql = `
+with outcome as (
+  select * from jsonb_to_recordset($1::jsonb) as o(
+    delivery_id uuid, attempt_id uuid, project_id uuid, webhook_id uuid, event_id uuid, number int,
+    status text, next_attempt_at timestamptz, started_at timestamptz, duration_ms int,
+    request_method text, request_url text, request_headers jsonb, request_body text,
+    response_status int, response_headers jsonb, response_body text, error text, success boolean)
+), inserted as (
+  insert into attempt (id, project_id, delivery_id, webhook_id, event_id, number, started_at, duration_ms,
+                       request_method, request_url, request_headers, request_body,
+                       response_status, response_headers, response_body, error, success)
+  select attempt_id, project_id, delivery_id, webhook_id, event_id, number, started_at, duration_ms,
+         request_method, request_url, request_headers, request_body,
+         response_status, response_headers, response_body, error, success
+  from outcome
+), updated as (
+  update delivery d
+  set status = o.status, attempt_count = o.number, next_attempt_at = o.next_attempt_at,
+      locked_by = null, locked_until = null, last_attempt_at = o.started_at, updated_at = now()
+  from outcome o
+  where d.id = o.delivery_id and d.locked_by = $2 and d.status = 'SENDING'
+  returning d.*
+)
+select u.id, ${notifyDeliveryChanged('u')} from updated u
+`;
+
+/** PostgreSQL text cannot hold NUL characters; a receiver's answer may. */
+function storable(text: string | null): string | null {
+  return text === null ? null : text.replace(/\u0000/g, '\uFFFD');
+}
+
+/** Returns the ids of the deliveries that moved on (those this worker still held). */
+export async function recordAttemptOutcomes(db: Queryable, workerId: string, outcomes: readonly AttemptOutcomeRecord[]): Promise<Set<string>> {
+  if (outcomes.length === 0) return new Set();
+  const rows = outcomes.map((o) => ({
+    delivery_id: o.deliveryId,
+    attempt_id: o.attemptId,
+    project_id: o.projectId,
+    webhook_id: o.webhookId,
+    event_id: o.eventId,
+    number: o.number,
+    status: o.status,
+    next_attempt_at: o.nextAttemptAt?.toISOString() ?? null,
+    started_at: o.startedAt.toISOString(),
+    duration_ms: o.durationMs,
+    request_method: o.requestMethod,
+    request_url: o.requestUrl,
+    request_headers: o.requestHeaders,
+    request_body: storable(o.requestBody),
+    response_status: o.responseStatus,
+    response_headers: o.responseHeaders,
+    response_body: storable(o.responseBody),
+    error: storable(o.error),
+    success: o.success,
+  }));
+  const result = await db.query(recordSql, [JSON.stringify(rows), workerId]);
+  return new Set(result.rows.map((row) => row.id as string));
+}

@@ -1,0 +1,167 @@
+/**
+ * Puts Hookline together: the database (embedded unless DATABASE_URL is given), the
+ * notification listener, the dispatcher and its scheduler, and the HTTP/WebSocket server.
+ * main.ts runs it for real; tests start as many as they need, on the databases they choose.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import { createHttpSender, type Sender } from '../delivery/http-sender.js';
+import { Dispatcher } from '../dispatcher/dispatcher.js';
+import { createContext } from '../graphql/context.js';
+import { createDeliveryPubSub, topics, type DeliveryChange } from '../graphql/pub-sub.js';
+import { createSchema } from '../graphql/schema.js';
+import type { Logger } from '../logger.js';
+import { defaultProjectId, openDatabase, type Database } from '../persistence/database.js';
+import { NotificationListener } from '../persistence/notification-listener.js';
+import { releaseExpiredLeases } from '../persistence/sql/hand-back-deliveries.js';
+import { deliveryChangedChannel, wakeUpChannel } from '../persistence/sql/notification-channels.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { startHttpServer, type HealthReport, type RunningHttpServer } from './http-server.js';
+
+export interface Hookline {
+  /** The GraphQL endpoint, e.g. http://localhost:4000/graphql */
+  url: string;
+  port: number;
+  databaseUrl: string;
+  database: Database;
+  dispatcher: Dispatcher;
+  health(): Promise<HealthReport>;
+  /** Stops gracefully: no new claims, attempts in flight finish or are handed back. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface HooklineOptions {
+  config: Readonly<Config>;
+  logger: Logger;
+  /** Run no dispatcher and no scheduler: an API-only process (and tests that drive dispatch themselves). */
+  withoutDispatcher?: boolean;
+  /** Leave out the scheduler's clock, for tests that call the dispatcher and sweeps directly. */
+  withoutScheduler?: boolean;
+  workerId?: string;
+}
+
+export async function startHookline(options: HooklineOptions): Promise<Hookline> {
+  const { config, logger } = options;
+  const startedAt = Date.now();
+  const cleanups: (() => Promise<void>)[] = [];
+  const runCleanups = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => logger.error({ err: error }, 'a shutdown step failed'));
+    cleanups.length = 0;
+  };
+
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const { startEmbeddedDatabase } = await import('../persistence/embedded-database.js');
+      const embedded = await startEmbeddedDatabase({
+        dataDir: path.join(config.dataDir, 'postgres'),
+        preferredPort: config.embeddedDatabasePort,
+        log: (level, message, fields) => logger[level]({ ...fields, component: 'embedded-postgres' }, message),
+      });
+      cleanups.push(() => embedded.stop());
+      databaseUrl = embedded.url;
+      logger.info({ port: embedded.port, dataDir: path.join(config.dataDir, 'postgres') }, 'embedded PostgreSQL is up');
+    }
+
+    const database = await openDatabase(databaseUrl, logger);
+    cleanups.push(() => database.close());
+
+    const pubSub = createDeliveryPubSub();
+    const listener = new NotificationListener(databaseUrl, logger);
+    listener.on(deliveryChangedChannel, (payload) => pubSub.publish(topics.deliveryUpdated, JSON.parse(payload) as DeliveryChange));
+
+    const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    const sender: Sender = createHttpSender({
+      maximumResponseBodyBytes: config.dispatcher.maximumResponseBodyBytes,
+      maximumSocketsPerHost: Math.max(config.dispatcher.perWebhookConcurrency, 16),
+    });
+    const dispatcher = new Dispatcher(database.pool, sender, logger.child({ component: 'dispatcher' }), {
+      workerId,
+      concurrency: config.dispatcher.concurrency,
+      perWebhookConcurrency: config.dispatcher.perWebhookConcurrency,
+      leaseMarginMs: config.dispatcher.leaseMarginMs,
+      maximumResponseBodyBytes: config.dispatcher.maximumResponseBodyBytes,
+    });
+    const dispatching = !options.withoutDispatcher;
+    if (dispatching) {
+      listener.on(wakeUpChannel, () => dispatcher.poke());
+      // While the listener was away, wake-ups were missed: look for due work at once.
+      listener.onReconnected = () => dispatcher.poke();
+    }
+    await listener.start();
+    cleanups.push(() => listener.stop());
+
+    const scheduler = new Scheduler(logger.child({ component: 'scheduler' }));
+    if (dispatching) {
+      cleanups.push(async () => {
+        await dispatcher.stop(config.dispatcher.shutdownGraceMs);
+        sender.close();
+      });
+      if (!options.withoutScheduler) {
+        scheduler.start([
+          // Due retries have no NOTIFY to wake anyone: the tick finds them.
+          { name: 'dispatch-due', expression: '* * * * * *', run: () => dispatcher.poke() },
+          {
+            name: 'release-expired-leases',
+            expression: '*/5 * * * * *',
+            run: async () => {
+              const released = await releaseExpiredLeases(database.pool);
+              if (released > 0) {
+                logger.warn({ released }, 'handed back deliveries whose lease ran out');
+                dispatcher.poke();
+              }
+            },
+          },
+        ]);
+        cleanups.push(() => scheduler.stop());
+      }
+      dispatcher.poke();
+    }
+
+    const health = async (): Promise<HealthReport> => {
+      const checks: Record<string, string> = {};
+      try {
+        await Promise.race([
+          database.pool.query('select 1'),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 2 s')), 2000).unref()),
+        ]);
+        checks['database'] = 'ok';
+      } catch (error) {
+        checks['database'] = `unreachable: ${error instanceof Error ? error.message : String(error)}`;
+      }
+      checks['notifications'] = listener.connected ? 'ok' : 'reconnecting';
+      return { healthy: Object.values(checks).every((value) => value === 'ok'), checks };
+    };
+
+    const schema = await createSchema(pubSub);
+    const server: RunningHttpServer = await startHttpServer(
+      {
+        schema,
+        logger,
+        health,
+        createContext: (contextOptions) => createContext({ orm: database.orm, pool: database.pool, logger, sender, defaultProjectId }, contextOptions),
+      },
+      config.port,
+      config.host,
+    );
+    // Stopped first: no new requests while the dispatcher drains.
+    cleanups.push(() => server.close());
+
+    logger.info({ url: server.url, workerId, dispatching, startupMs: Date.now() - startedAt }, 'Hookline is ready');
+    let stopping: Promise<void> | null = null;
+    return {
+      url: server.url,
+      port: server.port,
+      databaseUrl,
+      database,
+      dispatcher,
+      health,
+      stop: () => (stopping ??= runCleanups().then(() => logger.info('Hookline stopped'))),
+    };
+  } catch (error) {
+    await runCleanups();
+    throw error;
+  }
+}

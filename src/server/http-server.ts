@@ -1,0 +1,165 @@
+/**
+ * One port for everything: GraphQL over HTTP (Apollo), graphql-ws over WebSocket, both at
+ * /graphql, and GET /healthz. Apollo 5 has no bundled framework integration, so a small
+ * node:http handler feeds it.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import type { GraphQLSchema } from 'graphql';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Logger } from '../logger.js';
+import type { GraphQLContext } from '../graphql/context.js';
+import { createErrorFormatter } from '../graphql/errors.js';
+
+export interface HealthReport {
+  healthy: boolean;
+  checks: Record<string, string>;
+}
+
+export interface HttpServerOptions {
+  schema: GraphQLSchema;
+  logger: Logger;
+  createContext: (options: { subscription: boolean }) => GraphQLContext;
+  health: () => Promise<HealthReport>;
+  maximumBodyBytes?: number;
+}
+
+export interface RunningHttpServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const graphqlPath = '/graphql';
+
+class BodyTooLargeError extends Error {}
+
+async function readBody(request: http.IncomingMessage, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new BodyTooLargeError(`request body over ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  response.end(JSON.stringify(body));
+}
+
+export async function startHttpServer(options: HttpServerOptions, port: number, host: string): Promise<RunningHttpServer> {
+  const { logger } = options;
+  const maximumBodyBytes = options.maximumBodyBytes ?? 5 * 1024 * 1024;
+  const httpServer = http.createServer();
+  const formatError = createErrorFormatter(logger);
+
+  const webSocketServer = new WebSocketServer({ server: httpServer, path: graphqlPath });
+  const subscriptionServer = useServer(
+    {
+      schema: options.schema,
+      context: () => options.createContext({ subscription: true }),
+      onNext: (_context, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) } : undefined,
+      onError: (_context, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON(), error)),
+    },
+    webSocketServer,
+  );
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema: options.schema,
+    formatError,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      { async serverWillStart() { return { async drainServer() { await subscriptionServer.dispose(); } }; } },
+    ],
+  });
+  await apollo.start();
+
+  httpServer.on('request', (request, response) => {
+    void handle(request, response).catch((error) => {
+      logger.error({ err: error }, 'an HTTP request failed');
+      if (!response.headersSent) sendJson(response, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      else response.destroy();
+    });
+  });
+
+  async function handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname === '/healthz' && (request.method === 'GET' || request.method === 'HEAD')) {
+      const report = await options.health();
+      sendJson(response, report.healthy ? 200 : 503, { status: report.healthy ? 'ok' : 'unavailable', checks: report.checks });
+      return;
+    }
+    if (url.pathname !== graphqlPath) {
+      sendJson(response, 404, { error: `nothing at ${url.pathname}: GraphQL is at ${graphqlPath}, health at /healthz` });
+      return;
+    }
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    let body: unknown = undefined;
+    if (request.method === 'POST') {
+      let text: string;
+      try {
+        text = await readBody(request, maximumBodyBytes);
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) {
+          sendJson(response, 413, { errors: [{ message: `The request body is over ${maximumBodyBytes} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+          return;
+        }
+        throw error;
+      }
+      if ((headers.get('content-type') ?? '').includes('application/json')) {
+        try {
+          body = text.length ? JSON.parse(text) : undefined;
+        } catch {
+          sendJson(response, 400, { errors: [{ message: 'The request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+          return;
+        }
+      } else {
+        body = text;
+      }
+    }
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
+      context: async () => options.createContext({ subscription: false }),
+    });
+    for (const [name, value] of result.headers) response.setHeader(name, value);
+    response.statusCode = result.status ?? 200;
+    if (result.body.kind === 'complete') {
+      response.end(result.body.string);
+      return;
+    }
+    for await (const chunk of result.body.asyncIterator) response.write(chunk);
+    response.end();
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(port, host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const address = httpServer.address() as AddressInfo;
+  const displayHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  return {
+    port: address.port,
+    url: `http://${displayHost}:${address.port}${graphqlPath}`,
+    async close() {
+      // Apollo's drain plugin stops the HTTP server and disposes the subscription server.
+      for (const client of webSocketServer.clients) client.close(1001, 'server shutting down');
+      await apollo.stop();
+      await new Promise<void>((resolve) => webSocketServer.close(() => resolve()));
+    },
+  };
+}

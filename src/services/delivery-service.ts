@@ -1,0 +1,106 @@
+/** Reading events, deliveries and attempts, and putting a delivery back in the queue. */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { DeliveryStatus } from '../domain/delivery-status.js';
+import { Attempt, Delivery, Event, type AttemptEntity, type DeliveryEntity, type EventEntity } from '../persistence/entities.js';
+import { notifyDeliveryChanged, wakeUpChannel } from '../persistence/sql/notification-channels.js';
+import { decodeCursor, isUuid, pageSize, toPage, type Page, type PageRequest } from './pagination.js';
+
+export interface DeliveryFilter {
+  webhookId?: string | null;
+  eventId?: string | null;
+  eventType?: string | null;
+  status?: DeliveryStatus | null;
+  statuses?: DeliveryStatus[] | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+}
+
+export interface AttemptFilter {
+  deliveryId?: string | null;
+  webhookId?: string | null;
+  eventId?: string | null;
+  success?: boolean | null;
+  startedAfter?: Date | null;
+  startedBefore?: Date | null;
+}
+
+function checkId(value: string | null | undefined, field: string): void {
+  if (value && !isUuid(value)) throw new ValidationError(`${field} is not a valid id`, { field });
+}
+
+function timeRange(after: Date | null | undefined, before: Date | null | undefined): Record<string, Date> | undefined {
+  if (!after && !before) return undefined;
+  const range: Record<string, Date> = {};
+  if (after) range['$gte'] = after;
+  if (before) range['$lt'] = before;
+  return range;
+}
+
+export class DeliveryService {
+  constructor(private readonly em: EntityManager, private readonly projectId: string) {}
+
+  async findEvent(id: string): Promise<EventEntity | null> {
+    return isUuid(id) ? this.em.findOne(Event, { id, projectId: this.projectId }) : null;
+  }
+
+  async find(id: string): Promise<DeliveryEntity | null> {
+    return isUuid(id) ? this.em.findOne(Delivery, { id, projectId: this.projectId }) : null;
+  }
+
+  async list(filter: DeliveryFilter = {}, request: PageRequest = {}): Promise<Page<DeliveryEntity>> {
+    const size = pageSize(request.first);
+    checkId(filter.webhookId, 'filter.webhookId');
+    checkId(filter.eventId, 'filter.eventId');
+    const where: Record<string, unknown> = { projectId: this.projectId };
+    if (filter.webhookId) where['webhookId'] = filter.webhookId;
+    if (filter.eventId) where['eventId'] = filter.eventId;
+    if (filter.eventType) where['eventType'] = filter.eventType;
+    const statuses = [...(filter.statuses ?? []), ...(filter.status ? [filter.status] : [])];
+    if (statuses.length) where['status'] = { $in: statuses };
+    const created = timeRange(filter.createdAfter, filter.createdBefore);
+    if (created) where['createdAt'] = created;
+    if (request.after) where['id'] = { $lt: decodeCursor(request.after) };
+    const rows = await this.em.find(Delivery, where, { orderBy: { id: 'desc' }, limit: size + 1 });
+    return toPage(rows, size);
+  }
+
+  async listAttempts(filter: AttemptFilter = {}, request: PageRequest = {}): Promise<Page<AttemptEntity>> {
+    const size = pageSize(request.first);
+    checkId(filter.deliveryId, 'filter.deliveryId');
+    checkId(filter.webhookId, 'filter.webhookId');
+    checkId(filter.eventId, 'filter.eventId');
+    const where: Record<string, unknown> = { projectId: this.projectId };
+    if (filter.deliveryId) where['deliveryId'] = filter.deliveryId;
+    if (filter.webhookId) where['webhookId'] = filter.webhookId;
+    if (filter.eventId) where['eventId'] = filter.eventId;
+    if (filter.success !== null && filter.success !== undefined) where['success'] = filter.success;
+    const started = timeRange(filter.startedAfter, filter.startedBefore);
+    if (started) where['startedAt'] = started;
+    if (request.after) where['id'] = { $lt: decodeCursor(request.after) };
+    const rows = await this.em.find(Attempt, where, { orderBy: { id: 'desc' }, limit: size + 1 });
+    return toPage(rows, size);
+  }
+
+  /**
+   * Makes a delivery due now. A FAILED or CANCELLED one gets one more attempt (and the rest
+   * of its schedule, if any is left); a RETRYING one stops waiting. One being sent is refused.
+   */
+  async retry(id: string): Promise<DeliveryEntity> {
+    const delivery = await this.find(id);
+    if (!delivery) throw new NotFoundError('Delivery', id);
+    if (delivery.status === DeliveryStatus.SENDING) throw new ConflictError('the delivery is being sent right now; retry it once this attempt is recorded', { id });
+    const rows = await this.em.getConnection().execute(
+      `with retried as (
+         update delivery
+         set status = case when attempt_count > 0 then 'RETRYING' else 'PENDING' end,
+             next_attempt_at = now(), updated_at = now()
+         where id = ? and project_id = ? and status <> 'SENDING'
+         returning *)
+       select r.id, ${notifyDeliveryChanged('r')}, pg_notify('${wakeUpChannel}', '') from retried r`,
+      [id, this.projectId],
+    );
+    if (rows.length === 0) throw new ConflictError('the delivery is being sent right now; retry it once this attempt is recorded', { id });
+    return (await this.em.fork().findOne(Delivery, { id }))!;
+  }
+}

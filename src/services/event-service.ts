@@ -1,0 +1,79 @@
+/**
+ * Publishing: an event and its deliveries (one per matching active webhook, or one to the
+ * event's callback URL) are stored in one transaction, which wakes the dispatchers at commit.
+ */
+import type pg from 'pg';
+import { v7 as uuidv7 } from 'uuid';
+import { ValidationError } from '../domain/errors.js';
+import { checkEventInput, maximumEventsPerBatch, type CheckedEventInput, type PublishEventInput } from '../domain/event-input.js';
+import { webhookWantsEvent } from '../domain/event-matching.js';
+import { inTransaction } from '../persistence/database-pool.js';
+import {
+  findEventsByIdempotencyKeys,
+  insertDeliveries,
+  insertEvents,
+  loadActiveWebhookFilters,
+  type NewDelivery,
+  type StoredEvent,
+} from '../persistence/sql/insert-events.js';
+
+export class EventService {
+  constructor(private readonly pool: pg.Pool, private readonly projectId: string) {}
+
+  async publish(input: PublishEventInput): Promise<StoredEvent> {
+    const [event] = await this.publishMany([input]);
+    return event!;
+  }
+
+  /** Publishes a batch; the result follows the order of `inputs`. All or nothing. */
+  async publishMany(inputs: readonly PublishEventInput[]): Promise<StoredEvent[]> {
+    if (inputs.length > maximumEventsPerBatch) {
+      throw new ValidationError(`publishEvents takes at most ${maximumEventsPerBatch} events at once`, { field: 'inputs' });
+    }
+    const checked = inputs.map((input, index) => checkEventInput(input, inputs.length === 1 ? 'input' : `inputs[${index}]`));
+    if (checked.length === 0) return [];
+
+    // A key repeated inside one batch is one event, like a key repeated across calls.
+    const firstWithKey = new Map<string, CheckedEventInput & { id: string }>();
+    const candidates: (CheckedEventInput & { id: string })[] = [];
+    const slotOf = checked.map((event) => {
+      if (event.idempotencyKey !== null) {
+        const earlier = firstWithKey.get(event.idempotencyKey);
+        if (earlier) return earlier;
+      }
+      const candidate = { ...event, id: uuidv7() };
+      if (event.idempotencyKey !== null) firstWithKey.set(event.idempotencyKey, candidate);
+      candidates.push(candidate);
+      return candidate;
+    });
+
+    const stored = await inTransaction(this.pool, async (client) => {
+      const inserted = await insertEvents(client, this.projectId, candidates);
+      const insertedIds = new Set(inserted.map((event) => event.id));
+      const missingKeys = candidates.filter((c) => !insertedIds.has(c.id) && c.idempotencyKey !== null).map((c) => c.idempotencyKey!);
+      const existing = await findEventsByIdempotencyKeys(client, this.projectId, missingKeys);
+
+      const webhooks = inserted.some((event) => candidates.find((c) => c.id === event.id)?.callbackUrl === null)
+        ? await loadActiveWebhookFilters(client, this.projectId)
+        : [];
+      const callbackOf = new Map(candidates.map((c) => [c.id, c.callbackUrl]));
+      const deliveries: NewDelivery[] = [];
+      for (const event of inserted) {
+        if (callbackOf.get(event.id)) {
+          deliveries.push({ id: uuidv7(), eventId: event.id, webhookId: null, eventType: event.type });
+          continue;
+        }
+        for (const webhook of webhooks) {
+          if (webhookWantsEvent(webhook, event)) deliveries.push({ id: uuidv7(), eventId: event.id, webhookId: webhook.id, eventType: event.type });
+        }
+      }
+      await insertDeliveries(client, this.projectId, deliveries);
+
+      const byCandidateId = new Map<string, StoredEvent>(inserted.map((event) => [event.id, event]));
+      const byKey = new Map(existing.map((event) => [event.idempotencyKey!, event]));
+      return candidates.map((candidate) => byCandidateId.get(candidate.id) ?? byKey.get(candidate.idempotencyKey!)!);
+    });
+    const storedByCandidate = new Map(candidates.map((candidate, index) => [candidate, stored[index]!]));
+    return slotOf.map((candidate) => storedByCandidate.get(candidate)!);
+  }
+}
