@@ -14,4 +14,5 @@ export default {
   setupFiles: ['<rootDir>/test/support/setup-file.ts'],
   testTimeout: 60_000,
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.mjs'],
 };

@@ -75,6 +75,8 @@ export async function startHttpServer(options: HttpServerOptions, port: number, 
     schema: options.schema,
     formatError,
     csrfPrevention: true,
+    // main.ts owns the signals and the shutdown order; Apollo's own handlers would re-raise the signal.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
