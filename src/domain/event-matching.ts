@@ -14,7 +14,7 @@ export interface MatchableEvent {
   data: Record<string, unknown>;
 }
 
-const eventTypePattern = /^(\*|[A-Za-z0-9_][A-Za-z0-9_.:\- ]*(\.\*)?)$/;
+const eventTypePattern = /^(\*|[A-Za-z0-9_][A-Za-z0-9_.:\-]*(\.\*)?)$/;
 
 /** An event type pattern: "*", an exact name, or a name ending in ".*" for a whole family. */
 export function isValidEventTypePattern(pattern: string): boolean {

@@ -97,10 +97,12 @@ export class DeliveryService {
              next_attempt_at = now(), updated_at = now()
          where id = ? and project_id = ? and status <> 'SENDING'
          returning *)
-       select r.id, ${notifyDeliveryChanged('r')}, pg_notify('${wakeUpChannel}', '') from retried r`,
+       select r.*, ${notifyDeliveryChanged('r')}, pg_notify('${wakeUpChannel}', '') from retried r`,
       [id, this.projectId],
     );
     if (rows.length === 0) throw new ConflictError('the delivery is being sent right now; retry it once this attempt is recorded', { id });
-    return (await this.em.fork().findOne(Delivery, { id }))!;
+    // The row as the update left it: a dispatcher woken by this commit may already be moving it on.
+    const { pg_notify: _notified, ...row } = rows[0] as Record<string, unknown>;
+    return this.em.fork().map(Delivery, row);
   }
 }
