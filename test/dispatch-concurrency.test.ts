@@ -1,0 +1,427 @@
+/**
+ * Dispatching under concurrency, crashes and shutdown: several dispatchers on one database,
+ * claims left behind by dead processes, graceful stops, and a slow webhook next to a fast one.
+ * Each test works on its own database, so no dispatcher of one test can take another's work.
+ */
+import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
+import net, { type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { startTestApp, type TestAppOptions } from './support/app.js';
+import { startReceiver, type Answer, type Receiver } from './support/receiver.js';
+import { createWebhook, graphqlData, publishEvent } from './support/graphql.js';
+import { waitFor } from './support/wait.js';
+import { releaseExpiredLeases } from '../src/persistence/sql/hand-back-deliveries.js';
+import type { Hookline } from '../src/server/hookline.js';
+
+// ---------------------------------------------------------------------------------------------
+// Resources: everything a test starts is released after it, whatever happened.
+
+const cleanups: (() => Promise<unknown>)[] = [];
+
+async function releaseEverything(): Promise<void> {
+  while (cleanups.length > 0) {
+    const cleanup = cleanups.pop()!;
+    await cleanup().catch(() => undefined);
+  }
+}
+
+afterEach(releaseEverything);
+afterAll(releaseEverything);
+
+async function newDatabase(): Promise<TestDatabase> {
+  const database = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  return database;
+}
+
+async function newReceiver(fallback?: Answer): Promise<Receiver> {
+  const receiver = await startReceiver(fallback);
+  cleanups.push(() => receiver.close());
+  return receiver;
+}
+
+async function newApp(options: TestAppOptions): Promise<Hookline> {
+  const app = await startTestApp(options);
+  cleanups.push(() => app.stop());
+  return app;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real server as a child process (node dist/src/main.js), for SIGKILL and SIGTERM.
+
+const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * The processes run a snapshot of the build (dist/, package.json and a link to node_modules in
+ * a temporary directory), taken once: a rebuild running alongside (`npm run build` empties
+ * dist/ first) cannot pull the files out from under a process that is starting.
+ */
+let snapshot: Promise<string> | null = null;
+let snapshotDirectory: string | null = null;
+
+function builtServer(): Promise<string> {
+  snapshot ??= (async () => {
+    const built = path.join(projectRoot, 'dist', 'src', 'main.js');
+    await waitFor(() => existsSync(built), { timeoutMs: 60_000, intervalMs: 200, description: `${built} (run npm run build first)` });
+    snapshotDirectory = await mkdtemp(path.join(os.tmpdir(), 'hookline-dispatch-concurrency-'));
+    await cp(path.join(projectRoot, 'dist'), path.join(snapshotDirectory, 'dist'), { recursive: true });
+    await cp(path.join(projectRoot, 'package.json'), path.join(snapshotDirectory, 'package.json'));
+    await symlink(path.join(projectRoot, 'node_modules'), path.join(snapshotDirectory, 'node_modules'), 'dir');
+    return path.join(snapshotDirectory, 'dist', 'src', 'main.js');
+  })();
+  return snapshot;
+}
+
+afterAll(async () => {
+  if (snapshotDirectory) await rm(snapshotDirectory, { recursive: true, force: true });
+});
+
+interface ServerProcess {
+  process: ChildProcess;
+  /** The GraphQL endpoint. */
+  url: string;
+  /** Resolves when the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  hasExited(): boolean;
+  /** What it printed (warnings and errors), for failure messages. */
+  output(): string;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startServerProcess(databaseUrl: string): Promise<ServerProcess> {
+  const mainScript = await builtServer();
+  const port = await freePort();
+  // The child's configuration is only what we give it, not whatever this shell had set.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(HOOKLINE_|DATABASE_URL$|PORT$|HOST$|LOG_LEVEL$)/.test(name)));
+  const child = spawn(process.execPath, [mainScript], {
+    cwd: path.dirname(path.dirname(path.dirname(mainScript))),
+    env: { ...inherited, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', HOOKLINE_LEASE_MARGIN_MS: '1000', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  let exitedAlready = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      exitedAlready = true;
+      resolve({ code, signal });
+    }),
+  );
+  cleanups.push(async () => {
+    if (!exitedAlready) child.kill('SIGKILL');
+    await exited;
+  });
+  const server: ServerProcess = { process: child, url: `http://127.0.0.1:${port}/graphql`, exited, hasExited: () => exitedAlready, output: () => output };
+
+  try {
+    await waitFor(
+      async () => {
+        if (exitedAlready) return true;
+        const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+        return response.status === 200;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, description: 'the server process to be healthy' },
+    );
+  } catch (error) {
+    throw new Error(`${String(error)}; its output: ${output}`);
+  }
+  if (exitedAlready) throw new Error(`the server process exited while starting: ${output}`);
+  return server;
+}
+
+async function waitForExit(server: ServerProcess, timeoutMs = 20_000) {
+  try {
+    await waitFor(() => server.hasExited(), { timeoutMs, description: 'the server process to exit' });
+  } catch (error) {
+    throw new Error(`${String(error)}; its output: ${server.output()}`);
+  }
+  return server.exited;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading what was stored.
+
+interface DeliveryRow {
+  id: string;
+  status: string;
+  attempt_count: number;
+  next_attempt_at: Date | null;
+  locked_by: string | null;
+  locked_until: Date | null;
+  webhook_id: string | null;
+}
+
+async function deliveryRows(database: TestDatabase, webhookId?: string): Promise<DeliveryRow[]> {
+  const result = await database.pool.query(
+    `select id, status, attempt_count, next_attempt_at, locked_by, locked_until, webhook_id
+     from delivery where $1::uuid is null or webhook_id = $1::uuid order by id`,
+    [webhookId ?? null],
+  );
+  return result.rows;
+}
+
+async function onlyDelivery(database: TestDatabase): Promise<DeliveryRow> {
+  const rows = await deliveryRows(database);
+  expect(rows).toHaveLength(1);
+  return rows[0]!;
+}
+
+async function attemptRows(database: TestDatabase, deliveryId: string) {
+  const result = await database.pool.query('select number, response_status, success, error from attempt where delivery_id = $1 order by number', [deliveryId]);
+  return result.rows as { number: number; response_status: number | null; success: boolean; error: string | null }[];
+}
+
+async function countWithStatus(database: TestDatabase, status: string, webhookId?: string): Promise<number> {
+  return (await deliveryRows(database, webhookId)).filter((row) => row.status === status).length;
+}
+
+async function waitForStatus(database: TestDatabase, status: string, count: number, options: { webhookId?: string; timeoutMs?: number } = {}): Promise<void> {
+  await waitFor(async () => (await countWithStatus(database, status, options.webhookId)) === count, {
+    timeoutMs: options.timeoutMs ?? 15_000,
+    intervalMs: 50,
+    description: `${count} ${status} deliveries${options.webhookId ? ` of webhook ${options.webhookId}` : ''}`,
+  });
+}
+
+const publishEventsMutation = `mutation ($inputs: [PublishEventInput!]!) { publishEvents(inputs: $inputs) { id } }`;
+
+async function publishEvents(url: string, inputs: Record<string, unknown>[]): Promise<{ id: string }[]> {
+  return (await graphqlData(url, publishEventsMutation, { inputs })).publishEvents;
+}
+
+const webhookIdOf = (request: { headers: Record<string, unknown> }) => request.headers['webhook-id'] as string;
+
+// ---------------------------------------------------------------------------------------------
+
+describe('two dispatchers on one database', () => {
+  test('never send one delivery twice: 300 events are each delivered exactly once, with one attempt each', async () => {
+    const database = await newDatabase();
+    const receiver = await newReceiver();
+    receiver.setScript(() => ({ status: 200, delayMs: Math.floor(Math.random() * 21) }));
+    const first = await newApp({ databaseUrl: database.url, workerId: 'worker-a' });
+    const second = await newApp({ databaseUrl: database.url, workerId: 'worker-b' });
+    await createWebhook(first.url, { url: `${receiver.url}/hook`, retryScheduleSeconds: [1, 1] });
+
+    const published: string[] = [];
+    for (let batch = 0; batch < 3; batch++) {
+      const inputs = Array.from({ length: 100 }, (_, index) => ({ type: 'message.status', channel: 'sms', data: { n: batch * 100 + index } }));
+      // Publish through both processes: either one's commit wakes both dispatchers.
+      const events = await publishEvents((batch % 2 === 0 ? first : second).url, inputs);
+      published.push(...events.map((event) => event.id));
+    }
+
+    await waitForStatus(database, 'SUCCEEDED', 300, { timeoutMs: 45_000 });
+    // Anything still in flight (a duplicate would be) lands before we count.
+    await Promise.all([first.dispatcher.whenIdle(), second.dispatcher.whenIdle()]);
+
+    expect(receiver.requests.length).toBe(300);
+    const webhookIds = receiver.requests.map(webhookIdOf);
+    expect(new Set(webhookIds).size).toBe(300);
+    const deliveries = await deliveryRows(database);
+    expect([...webhookIds].sort()).toEqual(deliveries.map((row) => row.id).sort());
+    const eventIds = receiver.requests.map((request) => JSON.parse(request.body).id as string);
+    expect(eventIds.sort()).toEqual([...published].sort());
+
+    expect(deliveries.every((row) => row.status === 'SUCCEEDED' && row.attempt_count === 1 && row.locked_by === null)).toBe(true);
+    const attempts = await database.pool.query('select delivery_id, count(*)::int as attempts from attempt group by delivery_id');
+    expect(attempts.rows.length).toBe(300);
+    expect(attempts.rows.every((row) => row.attempts === 1)).toBe(true);
+  }, 60_000);
+});
+
+describe('the lease sweep', () => {
+  test('hands back a lease that ran out and leaves a valid one alone', async () => {
+    const database = await newDatabase();
+    const api = await newApp({ databaseUrl: database.url, withoutDispatcher: true });
+    await createWebhook(api.url, { url: 'http://127.0.0.1:9/never-called' });
+    await publishEvents(api.url, [
+      { type: 'message.status', data: { n: 1 } },
+      { type: 'message.status', data: { n: 2 } },
+    ]);
+    const [expired, valid] = await deliveryRows(database);
+    await database.pool.query(`update delivery set status = 'SENDING', locked_by = 'dead-worker', locked_until = now() - interval '1 second' where id = $1`, [expired!.id]);
+    await database.pool.query(`update delivery set status = 'SENDING', locked_by = 'live-worker', locked_until = now() + interval '1 hour' where id = $1`, [valid!.id]);
+
+    expect(await releaseExpiredLeases(database.pool)).toBe(1);
+
+    const after = new Map((await deliveryRows(database)).map((row) => [row.id, row]));
+    expect(after.get(expired!.id)).toMatchObject({ status: 'PENDING', attempt_count: 0, locked_by: null, locked_until: null });
+    expect(after.get(expired!.id)!.next_attempt_at).not.toBeNull();
+    expect(after.get(valid!.id)).toMatchObject({ status: 'SENDING', locked_by: 'live-worker' });
+
+    // The valid lease is still held: a second sweep finds nothing to hand back.
+    expect(await releaseExpiredLeases(database.pool)).toBe(0);
+    expect((await deliveryRows(database)).find((row) => row.id === valid!.id)).toMatchObject({ status: 'SENDING', locked_by: 'live-worker' });
+  });
+
+  test("recovers a delivery claimed by a dispatcher that died, and delivers it once", async () => {
+    const database = await newDatabase();
+    const receiver = await newReceiver();
+    const api = await newApp({ databaseUrl: database.url, withoutDispatcher: true });
+    await createWebhook(api.url, { url: `${receiver.url}/hook`, retryScheduleSeconds: [1, 1] });
+    await publishEvent(api.url, { type: 'message.status', data: { status: 'delivered' } });
+    // What a process killed in the middle of a send leaves behind: a claim whose lease ran out.
+    await database.pool.query(`update delivery set status = 'SENDING', locked_by = 'dead-worker', locked_until = now() - interval '1 second'`);
+
+    await newApp({ databaseUrl: database.url });
+    // The sweep runs every 5 s.
+    await waitForStatus(database, 'SUCCEEDED', 1, { timeoutMs: 20_000 });
+
+    const delivery = await onlyDelivery(database);
+    expect(delivery).toMatchObject({ status: 'SUCCEEDED', attempt_count: 1, locked_by: null, locked_until: null });
+    const attempts = await attemptRows(database, delivery.id);
+    expect(attempts).toEqual([expect.objectContaining({ number: 1, response_status: 200, success: true })]);
+    expect(receiver.requests.map(webhookIdOf)).toEqual([delivery.id]);
+  }, 40_000);
+});
+
+describe('a real server process', () => {
+  test('killed with SIGKILL in the middle of a send loses nothing: another process sends it again, same webhook-id', async () => {
+    const database = await newDatabase();
+    const receiver = await newReceiver();
+    const doomed = await startServerProcess(database.url);
+    // The kill lands the moment the first request arrives, well inside its 1 s timeout, so the
+    // process dies with the send in flight; later requests are answered.
+    receiver.setScript((_request, index) => {
+      if (index === 0) {
+        doomed.process.kill('SIGKILL');
+        return { hang: true };
+      }
+      return { status: 200 };
+    });
+    await createWebhook(doomed.url, { url: `${receiver.url}/hook`, timeoutMs: 1000, retryScheduleSeconds: [1, 1] });
+    await publishEvent(doomed.url, { type: 'message.status', data: { status: 'delivered' } });
+
+    await waitFor(() => receiver.requests.length === 1, { description: 'the first request' });
+    expect(await waitForExit(doomed)).toEqual({ code: null, signal: 'SIGKILL' });
+
+    // The dead process's claim is still there, with its lease.
+    const claimed = await onlyDelivery(database);
+    expect(claimed.status).toBe('SENDING');
+    expect(claimed.attempt_count).toBe(0);
+    expect(claimed.locked_by).toContain(`:${doomed.process.pid}:`);
+    expect(claimed.locked_until).not.toBeNull();
+    expect(await attemptRows(database, claimed.id)).toEqual([]);
+
+    // Lease = timeout 1000 + margin 1000 ms; the survivor's sweep runs every 5 s.
+    await startServerProcess(database.url);
+    await waitForStatus(database, 'SUCCEEDED', 1, { timeoutMs: 30_000 });
+
+    expect(receiver.requests.length).toBe(2);
+    expect(receiver.requests.map(webhookIdOf)).toEqual([claimed.id, claimed.id]);
+    expect(receiver.requests[1]!.body).toBe(receiver.requests[0]!.body);
+    const delivered = await onlyDelivery(database);
+    expect(delivered).toMatchObject({ status: 'SUCCEEDED', attempt_count: 1, locked_by: null, locked_until: null });
+    expect(await attemptRows(database, claimed.id)).toEqual([expect.objectContaining({ number: 1, response_status: 200, success: true })]);
+  }, 60_000);
+
+  test('stopped with SIGTERM lets the attempt in flight finish, records it and exits with code 0', async () => {
+    const database = await newDatabase();
+    const receiver = await newReceiver();
+    const server = await startServerProcess(database.url);
+    // SIGTERM goes out as the request arrives; the answer comes 500 ms later, within the default 10 s grace.
+    receiver.setScript(() => {
+      server.process.kill('SIGTERM');
+      return { status: 200, delayMs: 500, body: 'thanks' };
+    });
+    await createWebhook(server.url, { url: `${receiver.url}/hook`, retryScheduleSeconds: [1, 1] });
+    await publishEvent(server.url, { type: 'message.status', data: { status: 'delivered' } });
+
+    await waitFor(() => receiver.requests.length === 1, { description: 'the request' });
+    expect(await waitForExit(server)).toEqual({ code: 0, signal: null });
+
+    const delivery = await onlyDelivery(database);
+    expect(delivery).toMatchObject({ status: 'SUCCEEDED', attempt_count: 1, locked_by: null, locked_until: null });
+    expect(await attemptRows(database, delivery.id)).toEqual([expect.objectContaining({ number: 1, response_status: 200, success: true })]);
+    expect(receiver.requests.length).toBe(1);
+  }, 60_000);
+});
+
+describe('graceful shutdown', () => {
+  test('when the grace runs out, the send in flight is cancelled and its delivery goes back to the queue, then is delivered by the next process', async () => {
+    const database = await newDatabase();
+    const receiver = await newReceiver({ status: 200, body: 'ok' });
+    receiver.queue({ hang: true });
+    const app = await newApp({ databaseUrl: database.url, dispatcher: { shutdownGraceMs: 300 } });
+    await createWebhook(app.url, { url: `${receiver.url}/hook`, timeoutMs: 30_000, retryScheduleSeconds: [1, 1] });
+    await publishEvent(app.url, { type: 'message.status', data: { status: 'delivered' } });
+    await waitFor(() => receiver.requests.length === 1, { description: 'the first request' });
+
+    await app.stop();
+
+    const handedBack = await onlyDelivery(database);
+    expect(handedBack).toMatchObject({ status: 'PENDING', attempt_count: 0, locked_by: null, locked_until: null });
+    expect(handedBack.next_attempt_at).not.toBeNull();
+    expect(await attemptRows(database, handedBack.id)).toEqual([]);
+
+    await newApp({ databaseUrl: database.url });
+    await waitForStatus(database, 'SUCCEEDED', 1);
+
+    expect(receiver.requests.map(webhookIdOf)).toEqual([handedBack.id, handedBack.id]);
+    expect(await onlyDelivery(database)).toMatchObject({ status: 'SUCCEEDED', attempt_count: 1, locked_by: null });
+    expect(await attemptRows(database, handedBack.id)).toEqual([expect.objectContaining({ number: 1, response_status: 200, success: true })]);
+  }, 40_000);
+
+  test('within the grace, the attempt in flight finishes and is recorded before stop() resolves', async () => {
+    const database = await newDatabase();
+    const receiver = await newReceiver();
+    const app = await newApp({ databaseUrl: database.url, dispatcher: { shutdownGraceMs: 5000 } });
+    // stop() starts as the request arrives, so the attempt is certainly in flight; the answer takes 300 ms.
+    let stopping: Promise<void> | null = null;
+    receiver.setScript(() => {
+      stopping = app.stop();
+      return { status: 200, delayMs: 300, body: 'thanks' };
+    });
+    await createWebhook(app.url, { url: `${receiver.url}/hook`, retryScheduleSeconds: [1, 1] });
+    await publishEvent(app.url, { type: 'message.status', data: { status: 'delivered' } });
+    await waitFor(() => stopping !== null, { description: 'the request' });
+
+    await stopping;
+
+    const delivery = await onlyDelivery(database);
+    expect(delivery).toMatchObject({ status: 'SUCCEEDED', attempt_count: 1, locked_by: null, locked_until: null });
+    const attempts = await database.pool.query('select number, response_status, response_body, success from attempt where delivery_id = $1', [delivery.id]);
+    expect(attempts.rows).toEqual([{ number: 1, response_status: 200, response_body: 'thanks', success: true }]);
+    expect(receiver.requests.length).toBe(1);
+  }, 30_000);
+});
+
+describe('fairness between webhooks', () => {
+  test('a webhook that never answers holds at most its per-webhook slots while another webhook is served', async () => {
+    const database = await newDatabase();
+    const slow = await newReceiver({ hang: true });
+    const fast = await newReceiver({ status: 200, body: 'ok' });
+    // A short grace: the slow webhook's hung sends are cut when the test ends.
+    const app = await newApp({ databaseUrl: database.url, dispatcher: { concurrency: 8, perWebhookConcurrency: 2, shutdownGraceMs: 100 } });
+    // A timeout far beyond the test, so the slow webhook's first two sends stay in flight throughout.
+    const slowWebhook = await createWebhook(app.url, { url: `${slow.url}/hook`, eventTypes: ['report.slow'], timeoutMs: 30_000, retryScheduleSeconds: [3600] });
+    const fastWebhook = await createWebhook(app.url, { url: `${fast.url}/hook`, eventTypes: ['report.fast'], retryScheduleSeconds: [1, 1] });
+
+    await publishEvents(app.url, Array.from({ length: 20 }, (_, n) => ({ type: 'report.slow', data: { n } })));
+    await publishEvents(app.url, Array.from({ length: 20 }, (_, n) => ({ type: 'report.fast', data: { n } })));
+
+    await waitForStatus(database, 'SUCCEEDED', 20, { webhookId: fastWebhook.id, timeoutMs: 20_000 });
+    await waitFor(() => slow.requests.length >= 2, { description: 'the slow webhook to have its two requests in flight' });
+
+    expect(fast.requests.length).toBe(20);
+    expect(new Set(fast.requests.map(webhookIdOf)).size).toBe(20);
+    expect(slow.requests.length).toBe(2);
+    const slowRows = await deliveryRows(database, slowWebhook.id);
+    expect(slowRows.filter((row) => row.status === 'SENDING')).toHaveLength(2);
+    expect(slowRows.filter((row) => row.status === 'PENDING')).toHaveLength(18);
+  }, 40_000);
+});
