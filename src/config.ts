@@ -21,6 +21,18 @@ export interface Config {
     /** Largest response body kept with an attempt. */
     maximumResponseBodyBytes: number;
   };
+  health: {
+    /** A webhook failing without a single success for this long is stopped (webhook.disabled). */
+    disableAfterMs: number;
+    /** After this many failures in a row the project is told once (webhook.failing). */
+    failingAfterFailures: number;
+  };
+  retention: {
+    /** Events (with their deliveries and attempts) older than this are purged. */
+    maximumAgeMs: number;
+    /** Rows deleted per statement, so the sweep never holds locks the dispatcher waits on for long. */
+    batchSize: number;
+  };
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, minimum = 0): number {
@@ -46,6 +58,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       leaseMarginMs: integer(env, 'HOOKLINE_LEASE_MARGIN_MS', 30_000, 1000),
       shutdownGraceMs: integer(env, 'HOOKLINE_SHUTDOWN_GRACE_MS', 10_000, 0),
       maximumResponseBodyBytes: integer(env, 'HOOKLINE_MAX_RESPONSE_BODY_BYTES', 64 * 1024, 0),
+    }),
+    health: Object.freeze({
+      disableAfterMs: integer(env, 'HOOKLINE_DISABLE_AFTER_HOURS', 5 * 24, 1) * 3600 * 1000,
+      failingAfterFailures: integer(env, 'HOOKLINE_FAILING_AFTER_FAILURES', 5, 1),
+    }),
+    retention: Object.freeze({
+      maximumAgeMs: integer(env, 'HOOKLINE_RETENTION_DAYS', 30, 1) * 24 * 3600 * 1000,
+      batchSize: integer(env, 'HOOKLINE_RETENTION_BATCH_SIZE', 500, 1),
     }),
   });
 }

@@ -51,7 +51,7 @@ export function checkEventInput(input: PublishEventInput, field = 'input'): Chec
   if (callbackUrl !== null) validateUrl(callbackUrl, `${field}.callbackUrl`);
   const callbackSecret = input.callbackSecret ?? null;
   const callbackBodyFormat = input.callbackBodyFormat ?? null;
-  const callbackBodyFields = input.callbackBodyFields?.map((entry) => ({ key: entry.key, value: entry.value, type: entry.type ?? 'TEXT' })) ?? null;
+  const callbackBodyFields = input.callbackBodyFields?.map((entry) => ({ key: entry.key, value: entry.value, type: entry.type ?? 'TEXT', ...(entry.secret ? { secret: true } : {}) })) ?? null;
   if (callbackUrl === null && (callbackSecret !== null || callbackBodyFormat !== null || callbackBodyFields !== null)) {
     throw new ValidationError(`${field}.callbackSecret, callbackBodyFormat and callbackBodyFields need a callbackUrl`, { field: `${field}.callbackUrl` });
   }

@@ -12,7 +12,8 @@ export function isValidPath(path: string): boolean {
 export function resolvePath(root: unknown, path: string): unknown {
   let current: unknown = root;
   for (const segment of path.replace(/\[(\d+)\]/g, '.$1').split('.')) {
-    if (current === null || typeof current !== 'object') return undefined;
+    // Own fields only: `data.constructor` or `data.__proto__` is not in the event, so it does not resolve.
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, segment)) return undefined;
     current = (current as Record<string, unknown>)[segment];
   }
   return current;

@@ -59,11 +59,15 @@ export function buildBodyObject(fields: readonly KeyValue[], envelope: EventEnve
     segments.forEach((segment, index) => {
       const last = index === segments.length - 1;
       if (last && segment === '*') {
-        if (isPlainObject(value)) Object.assign(container, value);
+        if (isPlainObject(value)) {
+          for (const [key, item] of Object.entries(value)) if (key !== '__proto__') container[key] = item;
+        }
         return;
       }
       const appends = segment.endsWith('[]');
       const name = appends ? segment.slice(0, -2) : segment;
+      // Validation refuses such keys; this keeps the builder safe on its own.
+      if (name === '__proto__') return;
       if (appends) {
         const list = Array.isArray(container[name]) ? (container[name] as unknown[]) : [];
         container[name] = list;
@@ -89,12 +93,20 @@ function headerSafe(value: string): string {
   return value.replace(/[\r\n\0]+/g, ' ');
 }
 
+/**
+ * A token's value in a URL is percent-encoded; "." and ".." render empty, because URL parsing
+ * would read them (even encoded) as path steps and move the request to another path.
+ */
+function encodeUrlToken(text: string): string {
+  return text === '.' || text === '..' ? '' : encodeURIComponent(text);
+}
+
 function appendQuery(url: URL, query: string): void {
   if (query) url.search = url.search ? `${url.search}&${query}` : `?${query}`;
 }
 
 export function buildRequest(shape: RequestShape, envelope: EventEnvelope): BuiltRequest {
-  const url = new URL(renderTemplate(shape.url, envelope, encodeURIComponent));
+  const url = new URL(renderTemplate(shape.url, envelope, encodeUrlToken));
   const recordedUrl = new URL(url);
   for (const param of shape.queryParams) {
     const value = valueAsText(fieldValue(param, envelope));

@@ -11,6 +11,7 @@ import {
   validateEventTypes,
   validateHeaders,
   validateName,
+  validateOrderingKey,
   validateQueryParams,
   validateRetrySchedule,
   validateStringList,
@@ -43,6 +44,7 @@ export interface WebhookSettingsInput {
   timeoutMs?: number | null;
   retryScheduleSeconds?: number[] | null;
   active?: boolean | null;
+  orderingKey?: string | null;
 }
 
 export interface WebhookSettings {
@@ -60,6 +62,7 @@ export interface WebhookSettings {
   timeoutMs: number;
   retryScheduleSeconds: number[] | null;
   active: boolean;
+  orderingKey: string | null;
 }
 
 export type WebhookSettingsPatch = Partial<WebhookSettingsInput>;
@@ -103,6 +106,7 @@ export function normalizeWebhookSettings(input: WebhookSettingsInput): WebhookSe
     timeoutMs: input.timeoutMs ?? defaultTimeoutMs,
     retryScheduleSeconds: input.retryScheduleSeconds ?? null,
     active: input.active ?? true,
+    orderingKey: input.orderingKey?.trim() || null,
   };
   validateName(settings.name);
   validateUrl(settings.url);
@@ -115,6 +119,7 @@ export function normalizeWebhookSettings(input: WebhookSettingsInput): WebhookSe
   if (settings.bodyFields) validateBodyFields(settings.bodyFields);
   validateTimeoutMs(settings.timeoutMs);
   if (settings.retryScheduleSeconds) validateRetrySchedule(settings.retryScheduleSeconds);
+  if (settings.orderingKey !== null) validateOrderingKey(settings.orderingKey);
   return settings;
 }
 

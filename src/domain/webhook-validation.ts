@@ -95,6 +95,8 @@ export function validateBodyFields(fields: readonly KeyValue[]): void {
   if (fields.length > 200) fail('bodyFields', 'must have at most 200 entries');
   for (const field of fields) {
     if (!bodyKeyPattern.test(field.key)) fail('bodyFields', `has an invalid key "${field.key}": use names joined by dots, [] to append to an array, or * to spread an object`);
+    // Assigning to a "__proto__" key would reach Object.prototype while the body is built.
+    if (field.key.split('.').some((segment) => segment.replace(/\[\]$/, '') === '__proto__')) fail('bodyFields', `may not use "__proto__" in the key "${field.key}"`);
     validateField('bodyFields', field);
   }
 }
@@ -132,4 +134,9 @@ export function validateRetrySchedule(schedule: readonly number[]): void {
       fail('retryScheduleSeconds', `must hold whole seconds from 1 to ${maximumRetryDelaySeconds}, not ${delay}`);
     }
   }
+}
+
+/** A path into the event whose value orders deliveries: `data.messageId`, `data.contact.id`. */
+export function validateOrderingKey(path: string): void {
+  if (!isValidPath(path)) fail('orderingKey', `"${path}" is not a path into the event such as data.messageId`);
 }

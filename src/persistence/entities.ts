@@ -15,7 +15,19 @@ export interface ProjectEntity {
 }
 
 export interface WebhookEntity {
-  [OptionalProps]?: 'createdAt' | 'updatedAt' | 'previousSecret' | 'previousSecretExpiresAt';
+  [OptionalProps]?:
+    | 'createdAt'
+    | 'updatedAt'
+    | 'previousSecret'
+    | 'previousSecretExpiresAt'
+    | 'orderingKey'
+    | 'consecutiveFailures'
+    | 'failingSince'
+    | 'lastSuccessAt'
+    | 'lastFailureAt'
+    | 'failingNotifiedAt'
+    | 'disabledAt'
+    | 'disabledReason';
   id: string;
   projectId: string;
   name: string;
@@ -35,6 +47,17 @@ export interface WebhookEntity {
   secret: string;
   previousSecret: string | null;
   previousSecretExpiresAt: Date | null;
+  /** A path into the event (data.messageId): deliveries with the same value go one after another. */
+  orderingKey: string | null;
+  consecutiveFailures: number;
+  /** The first failure since the last success, while failing. */
+  failingSince: Date | null;
+  lastSuccessAt: Date | null;
+  lastFailureAt: Date | null;
+  /** When the project was told (webhook.failing) about the current failure streak. */
+  failingNotifiedAt: Date | null;
+  disabledAt: Date | null;
+  disabledReason: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -66,6 +89,7 @@ export interface DeliveryEntity {
   lockedBy: string | null;
   lockedUntil: Date | null;
   lastAttemptAt: Date | null;
+  orderingKey: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -88,6 +112,7 @@ export interface AttemptEntity {
   responseBody: string | null;
   error: string | null;
   success: boolean;
+  workerId: string | null;
   createdAt: Date;
 }
 
@@ -129,6 +154,14 @@ export const Webhook = new EntitySchema<WebhookEntity>({
     secret: { type: 'text' },
     previousSecret: { type: 'text', nullable: true },
     previousSecretExpiresAt: optionalTimestamp,
+    orderingKey: { type: 'text', nullable: true },
+    consecutiveFailures: { type: 'integer', default: 0 },
+    failingSince: optionalTimestamp,
+    lastSuccessAt: optionalTimestamp,
+    lastFailureAt: optionalTimestamp,
+    failingNotifiedAt: optionalTimestamp,
+    disabledAt: optionalTimestamp,
+    disabledReason: { type: 'text', nullable: true },
     createdAt: { ...timestamp, defaultRaw: 'now()' },
     updatedAt: { ...timestamp, defaultRaw: 'now()', onUpdate: () => new Date() },
   },
@@ -167,6 +200,7 @@ export const Delivery = new EntitySchema<DeliveryEntity>({
     lockedBy: { type: 'text', nullable: true },
     lockedUntil: optionalTimestamp,
     lastAttemptAt: optionalTimestamp,
+    orderingKey: { type: 'text', nullable: true },
     createdAt: timestamp,
     updatedAt: timestamp,
   },
@@ -193,6 +227,7 @@ export const Attempt = new EntitySchema<AttemptEntity>({
     responseBody: { type: 'text', nullable: true },
     error: { type: 'text', nullable: true },
     success: { type: 'boolean' },
+    workerId: { type: 'text', nullable: true },
     createdAt: timestamp,
   },
 });

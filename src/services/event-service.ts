@@ -7,7 +7,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { ValidationError } from '../domain/errors.js';
 import { checkEventInput, maximumEventsPerBatch, type CheckedEventInput, type PublishEventInput } from '../domain/event-input.js';
 import { webhookWantsEvent } from '../domain/event-matching.js';
-import { inTransaction } from '../persistence/database-pool.js';
+import { resolvePath, valueAsText } from '../domain/event-path.js';
+import { inTransaction, type Queryable } from '../persistence/database-pool.js';
 import {
   findEventsByIdempotencyKeys,
   insertDeliveries,
@@ -16,6 +17,45 @@ import {
   type NewDelivery,
   type StoredEvent,
 } from '../persistence/sql/insert-events.js';
+
+/** The value of a webhook's ordering key for an event; null (unordered) when the path does not resolve. */
+function orderingValue(path: string | null, event: StoredEvent): string | null {
+  if (path === null) return null;
+  const value = resolvePath({ id: event.id, type: event.type, channel: event.channel, createdAt: event.createdAt.toISOString(), data: event.data }, path);
+  return value === undefined || value === null ? null : valueAsText(value);
+}
+
+/**
+ * Stores events and their deliveries on a connection inside the caller's transaction, so other
+ * use cases (the health sweep's operational events) publish atomically with their own changes.
+ * Returns the stored event for each candidate, in order: an idempotency key seen before returns
+ * the earlier event, and no deliveries are added for it.
+ */
+export async function storeEvents(client: Queryable, projectId: string, candidates: readonly (CheckedEventInput & { id: string })[]): Promise<StoredEvent[]> {
+  const inserted = await insertEvents(client, projectId, candidates);
+  const insertedIds = new Set(inserted.map((event) => event.id));
+  const missingKeys = candidates.filter((c) => !insertedIds.has(c.id) && c.idempotencyKey !== null).map((c) => c.idempotencyKey!);
+  const existing = await findEventsByIdempotencyKeys(client, projectId, missingKeys);
+
+  const callbackOf = new Map(candidates.map((c) => [c.id, c.callbackUrl]));
+  const webhooks = inserted.some((event) => !callbackOf.get(event.id)) ? await loadActiveWebhookFilters(client, projectId) : [];
+  const deliveries: NewDelivery[] = [];
+  for (const event of inserted) {
+    if (callbackOf.get(event.id)) {
+      deliveries.push({ id: uuidv7(), eventId: event.id, webhookId: null, eventType: event.type, orderingKey: null });
+      continue;
+    }
+    for (const webhook of webhooks) {
+      if (!webhookWantsEvent(webhook, event)) continue;
+      deliveries.push({ id: uuidv7(), eventId: event.id, webhookId: webhook.id, eventType: event.type, orderingKey: orderingValue(webhook.orderingKey, event) });
+    }
+  }
+  await insertDeliveries(client, projectId, deliveries);
+
+  const byCandidateId = new Map<string, StoredEvent>(inserted.map((event) => [event.id, event]));
+  const byKey = new Map(existing.map((event) => [event.idempotencyKey!, event]));
+  return candidates.map((candidate) => byCandidateId.get(candidate.id) ?? byKey.get(candidate.idempotencyKey!)!);
+}
 
 export class EventService {
   constructor(private readonly pool: pg.Pool, private readonly projectId: string) {}
@@ -47,32 +87,7 @@ export class EventService {
       return candidate;
     });
 
-    const stored = await inTransaction(this.pool, async (client) => {
-      const inserted = await insertEvents(client, this.projectId, candidates);
-      const insertedIds = new Set(inserted.map((event) => event.id));
-      const missingKeys = candidates.filter((c) => !insertedIds.has(c.id) && c.idempotencyKey !== null).map((c) => c.idempotencyKey!);
-      const existing = await findEventsByIdempotencyKeys(client, this.projectId, missingKeys);
-
-      const webhooks = inserted.some((event) => candidates.find((c) => c.id === event.id)?.callbackUrl === null)
-        ? await loadActiveWebhookFilters(client, this.projectId)
-        : [];
-      const callbackOf = new Map(candidates.map((c) => [c.id, c.callbackUrl]));
-      const deliveries: NewDelivery[] = [];
-      for (const event of inserted) {
-        if (callbackOf.get(event.id)) {
-          deliveries.push({ id: uuidv7(), eventId: event.id, webhookId: null, eventType: event.type });
-          continue;
-        }
-        for (const webhook of webhooks) {
-          if (webhookWantsEvent(webhook, event)) deliveries.push({ id: uuidv7(), eventId: event.id, webhookId: webhook.id, eventType: event.type });
-        }
-      }
-      await insertDeliveries(client, this.projectId, deliveries);
-
-      const byCandidateId = new Map<string, StoredEvent>(inserted.map((event) => [event.id, event]));
-      const byKey = new Map(existing.map((event) => [event.idempotencyKey!, event]));
-      return candidates.map((candidate) => byCandidateId.get(candidate.id) ?? byKey.get(candidate.idempotencyKey!)!);
-    });
+    const stored = await inTransaction(this.pool, (client) => storeEvents(client, this.projectId, candidates));
     const storedByCandidate = new Map(candidates.map((candidate, index) => [candidate, stored[index]!]));
     return slotOf.map((candidate) => storedByCandidate.get(candidate)!);
   }

@@ -12,8 +12,8 @@ import { isUuid, pageSize, decodeCursor, toPage, type Page, type PageRequest } f
 export const previousSecretLifetimeMs = 24 * 3600 * 1000;
 
 export function settingsOf(webhook: WebhookEntity): WebhookSettings {
-  const { name, url, method, eventTypes, channels, statuses, queryParams, headers, auth, bodyFormat, bodyFields, timeoutMs, retryScheduleSeconds, active } = webhook;
-  return { name, url, method, eventTypes, channels, statuses, queryParams, headers, auth, bodyFormat, bodyFields, timeoutMs, retryScheduleSeconds, active };
+  const { name, url, method, eventTypes, channels, statuses, queryParams, headers, auth, bodyFormat, bodyFields, timeoutMs, retryScheduleSeconds, active, orderingKey } = webhook;
+  return { name, url, method, eventTypes, channels, statuses, queryParams, headers, auth, bodyFormat, bodyFields, timeoutMs, retryScheduleSeconds, active, orderingKey };
 }
 
 export class WebhookService {

@@ -1,5 +1,6 @@
 import { Migration20261122000000_initial } from './Migration20261122000000_initial.js';
 import { Migration20261122000100_callback_shape } from './Migration20261122000100_callback_shape.js';
+import { Migration20261122000200_health_ordering_retention } from './Migration20261122000200_health_ordering_retention.js';
 
 /**
  * Migrations are listed here rather than found by globbing the folder: the same list then
@@ -8,4 +9,5 @@ import { Migration20261122000100_callback_shape } from './Migration2026112200010
 export const migrationsList = [
   { name: 'Migration20261122000000_initial', class: Migration20261122000000_initial },
   { name: 'Migration20261122000100_callback_shape', class: Migration20261122000100_callback_shape },
+  { name: 'Migration20261122000200_health_ordering_retention', class: Migration20261122000200_health_ordering_retention },
 ];

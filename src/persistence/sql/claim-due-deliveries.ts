@@ -61,6 +61,11 @@ with candidate as (
   where d.status in ('PENDING', 'RETRYING')
     and d.next_attempt_at <= now()
     and not (coalesce(d.webhook_id::text, 'callback:' || substring(e.callback_url from '^[a-zA-Z]+://[^/?#]+'), '') = any($3::text[]))
+    -- An ordered delivery waits until every earlier one with its key has succeeded or failed for good.
+    and (d.ordering_key is null or not exists (
+      select 1 from delivery earlier
+      where earlier.webhook_id = d.webhook_id and earlier.ordering_key = d.ordering_key and earlier.id < d.id
+        and earlier.status in ('PENDING', 'SENDING', 'RETRYING')))
   order by d.next_attempt_at
   limit $2 * 4
   for update of d skip locked

@@ -17,6 +17,7 @@ export interface ActiveWebhookFilter {
   eventTypes: string[];
   channels: string[];
   statuses: string[];
+  orderingKey: string | null;
 }
 
 function toStoredEvent(row: Record<string, any>): StoredEvent {
@@ -25,10 +26,10 @@ function toStoredEvent(row: Record<string, any>): StoredEvent {
 
 export async function loadActiveWebhookFilters(db: Queryable, projectId: string): Promise<ActiveWebhookFilter[]> {
   const result = await db.query(
-    'select id, event_types, channels, statuses from webhook where project_id = $1 and active order by id',
+    'select id, event_types, channels, statuses, ordering_key from webhook where project_id = $1 and active order by id',
     [projectId],
   );
-  return result.rows.map((row) => ({ id: row.id, eventTypes: row.event_types, channels: row.channels, statuses: row.statuses }));
+  return result.rows.map((row) => ({ id: row.id, eventTypes: row.event_types, channels: row.channels, statuses: row.statuses, orderingKey: row.ordering_key }));
 }
 
 /**
@@ -50,8 +51,8 @@ export async function insertEvents(db: Queryable, projectId: string, events: rea
   const result = await db.query(
     `insert into event (id, project_id, type, channel, data, idempotency_key, callback_url, callback_secret, callback_body_format, callback_body_fields)
      select e.id, $2, e.type, e.channel, e.data, e.idempotency_key, e.callback_url, e.callback_secret, e.callback_body_format, e.callback_body_fields
-     from jsonb_to_recordset($1::jsonb) as e(id uuid, type text, channel text, data jsonb, idempotency_key text, callback_url text,
-                                              callback_secret text, callback_body_format text, callback_body_fields jsonb)
+     from json_to_recordset($1::json) as e(id uuid, type text, channel text, data json, idempotency_key text, callback_url text,
+                                            callback_secret text, callback_body_format text, callback_body_fields jsonb)
      on conflict (project_id, idempotency_key) where idempotency_key is not null do nothing
      returning *`,
     [JSON.stringify(rows), projectId],
@@ -70,17 +71,25 @@ export interface NewDelivery {
   eventId: string;
   webhookId: string | null;
   eventType: string;
+  /** Deliveries of one webhook with the same key go strictly one after another. */
+  orderingKey: string | null;
 }
 
 /** Queues deliveries, due now, tells subscribers (PENDING) and wakes every dispatcher, all at commit. */
 export async function insertDeliveries(db: Queryable, projectId: string, deliveries: readonly NewDelivery[]): Promise<void> {
   if (deliveries.length === 0) return;
-  const rows = deliveries.map((delivery) => ({ id: delivery.id, event_id: delivery.eventId, webhook_id: delivery.webhookId, event_type: delivery.eventType }));
+  const rows = deliveries.map((delivery) => ({
+    id: delivery.id,
+    event_id: delivery.eventId,
+    webhook_id: delivery.webhookId,
+    event_type: delivery.eventType,
+    ordering_key: delivery.orderingKey,
+  }));
   await db.query(
     `with inserted as (
-       insert into delivery (id, project_id, event_id, webhook_id, event_type, status, next_attempt_at, created_at, updated_at)
-       select d.id, $2, d.event_id, d.webhook_id, d.event_type, 'PENDING', now(), now(), now()
-       from jsonb_to_recordset($1::jsonb) as d(id uuid, event_id uuid, webhook_id uuid, event_type text)
+       insert into delivery (id, project_id, event_id, webhook_id, event_type, ordering_key, status, next_attempt_at, created_at, updated_at)
+       select d.id, $2, d.event_id, d.webhook_id, d.event_type, d.ordering_key, 'PENDING', now(), now(), now()
+       from jsonb_to_recordset($1::jsonb) as d(id uuid, event_id uuid, webhook_id uuid, event_type text, ordering_key text)
        returning *)
      select ${notifyDeliveryChanged('inserted')}, pg_notify('${wakeUpChannel}', '') from inserted`,
     [JSON.stringify(rows), projectId],

@@ -1,6 +1,8 @@
 /** PostgreSQL NOTIFY channels: how processes sharing one database tell each other things. */
 export const wakeUpChannel = 'hookline_wake_up';
 export const deliveryChangedChannel = 'hookline_delivery_changed';
+/** A webhook's health changed: reported failing, disabled, or recovered. */
+export const webhookHealthChannel = 'hookline_webhook_health';
 
 /**
  * The JSON a delivery's status change carries over NOTIFY, built in SQL so the notification

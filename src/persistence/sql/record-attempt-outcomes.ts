@@ -1,6 +1,6 @@
 import type { Queryable } from '../database-pool.js';
 import type { DeliveryStatus } from '../../domain/delivery-status.js';
-import { notifyDeliveryChanged } from './notification-channels.js';
+import { notifyDeliveryChanged, webhookHealthChannel } from './notification-channels.js';
 
 export interface AttemptOutcomeRecord {
   deliveryId: string;
@@ -30,6 +30,10 @@ export interface AttemptOutcomeRecord {
  * statement. The attempt row is always written (the request did go out); the delivery only
  * moves if this worker still holds its claim, so a process whose lease was swept away cannot
  * overwrite the work of the one that took the delivery over.
+ *
+ * The same statement keeps each webhook's health: a success ends a failure streak, a failure
+ * extends it (the health sweep disables webhooks whose streak lasts too long). A webhook that
+ * had been reported failing and now succeeds is announced as recovered over NOTIFY.
  */
 const recordSql = `
 with outcome as (
@@ -41,10 +45,10 @@ with outcome as (
 ), inserted as (
   insert into attempt (id, project_id, delivery_id, webhook_id, event_id, number, started_at, duration_ms,
                        request_method, request_url, request_headers, request_body,
-                       response_status, response_headers, response_body, error, success)
+                       response_status, response_headers, response_body, error, success, worker_id)
   select attempt_id, project_id, delivery_id, webhook_id, event_id, number, started_at, duration_ms,
          request_method, request_url, request_headers, request_body,
-         response_status, response_headers, response_body, error, success
+         response_status, response_headers, response_body, error, success, $2
   from outcome
 ), updated as (
   update delivery d
@@ -53,8 +57,38 @@ with outcome as (
   from outcome o
   where d.id = o.delivery_id and d.locked_by = $2 and d.status = 'SENDING'
   returning d.*
+), by_webhook as (
+  select webhook_id,
+         bool_or(success) as any_success,
+         count(*) filter (where not success) as failures,
+         max(started_at) filter (where success) as last_success_at,
+         min(started_at) filter (where not success) as first_failure_at,
+         max(started_at) filter (where not success) as last_failure_at
+  from outcome where webhook_id is not null
+  group by webhook_id
+), before_change as (
+  -- The webhooks as they were: CTEs share one snapshot, so this is before the update below.
+  select w.id, w.failing_notified_at from webhook w join by_webhook b on b.webhook_id = w.id
+), health as (
+  update webhook w
+  set consecutive_failures = case when b.any_success then 0 else w.consecutive_failures + b.failures end,
+      failing_since = case when b.any_success then null else coalesce(w.failing_since, b.first_failure_at) end,
+      failing_notified_at = case when b.any_success then null else w.failing_notified_at end,
+      -- greatest() skips nulls in PostgreSQL.
+      last_success_at = greatest(w.last_success_at, b.last_success_at),
+      last_failure_at = greatest(w.last_failure_at, b.last_failure_at)
+  from by_webhook b
+  where w.id = b.webhook_id
+  returning w.id, w.project_id, b.any_success
+), recovered as (
+  select pg_notify('${webhookHealthChannel}', json_build_object('webhookId', h.id, 'projectId', h.project_id, 'state', 'RECOVERED')::text)
+  from health h join before_change p on p.id = h.id
+  where h.any_success and p.failing_notified_at is not null
 )
-select u.id, ${notifyDeliveryChanged('u')} from updated u
+select u.id, ${notifyDeliveryChanged('u')} as notified from updated u
+union all
+-- Read so that its notifications are sent; these rows carry no delivery id.
+select null, null from recovered
 `;
 
 /** PostgreSQL text cannot hold NUL characters; a receiver's answer may. */
@@ -87,5 +121,5 @@ export async function recordAttemptOutcomes(db: Queryable, workerId: string, out
     success: o.success,
   }));
   const result = await db.query(recordSql, [JSON.stringify(rows), workerId]);
-  return new Set(result.rows.map((row) => row.id as string));
+  return new Set(result.rows.filter((row) => row.id !== null).map((row) => row.id as string));
 }
