@@ -568,6 +568,56 @@ export const eventCatalog: readonly CatalogEventType[] = [
       },
     ],
   },
+  {
+    name: 'webhook.failing',
+    description:
+      'Operational: one of the project\'s webhooks has failed several times in a row (HOOKLINE_FAILING_AFTER_FAILURES). Sent once per failure streak, through the ordinary delivery path, to the webhooks that subscribe to it.',
+    channels: [],
+    statuses: [],
+    samplePayload: {
+      webhookId: '01a2010e-4bb3-710f-bd80-cb16896ebea8',
+      name: 'crm',
+      url: 'https://crm.example.org/hooks',
+      consecutiveFailures: 5,
+      failingSince: '2024-11-18T09:12:03.000Z',
+      lastSuccessAt: '2024-11-18T09:02:41.000Z',
+      lastFailureAt: '2024-11-18T10:42:19.000Z',
+    },
+    sources: [
+      {
+        platform: T,
+        reference: '001 failure notifications',
+        event: 'webhook failure e-mail',
+        notes: 'Telerivet tells its users by e-mail when a webhook keeps failing; Hookline tells the project through its own webhooks and the webhookHealthChanged subscription.',
+      },
+    ],
+  },
+  {
+    name: 'webhook.disabled',
+    description:
+      'Operational: a webhook failed without a single success for the configured time (five days by default) and Hookline stopped it. Its queued deliveries wait; startWebhook resumes them.',
+    channels: [],
+    statuses: [],
+    samplePayload: {
+      webhookId: '01a2010e-4bb3-710f-bd80-cb16896ebea8',
+      name: 'crm',
+      url: 'https://crm.example.org/hooks',
+      consecutiveFailures: 48,
+      failingSince: '2024-11-13T09:12:03.000Z',
+      lastSuccessAt: '2024-11-13T09:02:41.000Z',
+      lastFailureAt: '2024-11-18T08:59:50.000Z',
+      disabledAt: '2024-11-18T09:12:10.000Z',
+      reason: 'failed without a single success since 2024-11-13T09:12:03.000Z',
+    },
+    sources: [
+      {
+        platform: T,
+        reference: '001 failure notifications',
+        event: 'webhook failure e-mail',
+        notes: 'Hookline\'s own operational event; no reference platform disables webhooks by itself.',
+      },
+    ],
+  },
 ];
 
 export function findCatalogEventType(name: string): CatalogEventType | undefined {

@@ -40,7 +40,7 @@ export function createContext(dependencies: ContextDependencies, options: { subs
     trials: new WebhookTrialService(webhooks, dependencies.sender),
     events: new EventService(dependencies.pool, projectId),
     deliveries: new DeliveryService(em, projectId),
-    loaders: createLoaders(em, projectId, { cache: !options.subscription }),
+    loaders: createLoaders(em, dependencies.pool, projectId, { cache: !options.subscription }),
     logger: dependencies.logger,
   };
 }

@@ -4,10 +4,13 @@
  * neither grows an identity map nor serves stale rows; subscriptions also turn caching off.
  */
 import DataLoader from 'dataloader';
+import type { Queryable } from '../persistence/database-pool.js';
+import { loadWebhookAttemptStatistics, type WebhookAttemptStatistics } from '../persistence/sql/webhook-attempt-statistics.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Attempt, Delivery, Event, Webhook, type AttemptEntity, type DeliveryEntity, type EventEntity, type WebhookEntity } from '../persistence/entities.js';
 
 export interface Loaders {
+  webhookStatistics: DataLoader<string, WebhookAttemptStatistics>;
   event: DataLoader<string, EventEntity | null>;
   webhook: DataLoader<string, WebhookEntity | null>;
   attemptsOfDelivery: DataLoader<string, AttemptEntity[]>;
@@ -25,9 +28,13 @@ function groupBy<T>(rows: T[], ids: readonly string[], key: (row: T) => string):
   return ids.map((id) => groups.get(id)!);
 }
 
-export function createLoaders(em: EntityManager, projectId: string, options: { cache: boolean }): Loaders {
+export function createLoaders(em: EntityManager, pool: Queryable, projectId: string, options: { cache: boolean }): Loaders {
   const fresh = () => em.fork({ clear: true });
   return {
+    webhookStatistics: new DataLoader(async (ids) => {
+      const statistics = await loadWebhookAttemptStatistics(pool, ids);
+      return ids.map((id) => statistics.get(id)!);
+    }, options),
     event: new DataLoader(async (ids) => byId(await fresh().find(Event, { id: { $in: [...ids] }, projectId }), ids), options),
     webhook: new DataLoader(async (ids) => byId(await fresh().find(Webhook, { id: { $in: [...ids] }, projectId }), ids), options),
     attemptsOfDelivery: new DataLoader(

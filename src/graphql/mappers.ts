@@ -51,6 +51,7 @@ export function toWebhookObject(webhook: WebhookEntity, options: { revealSecret?
     retryScheduleSeconds: webhook.retryScheduleSeconds,
     effectiveRetryScheduleSeconds: webhook.retryScheduleSeconds ?? [...defaultRetryScheduleSeconds],
     active: webhook.active,
+    orderingKey: webhook.orderingKey,
     secret: options.revealSecret ? webhook.secret : `${secretPrefix}${maskSecret(webhook.secret.slice(secretPrefix.length))}`,
     previousSecretExpiresAt: webhook.previousSecretExpiresAt && webhook.previousSecretExpiresAt > new Date() ? webhook.previousSecretExpiresAt : null,
     createdAt: webhook.createdAt,

@@ -9,10 +9,17 @@ export interface DeliveryChange extends DeliveryFields {
   projectId: string;
 }
 
-export const topics = { deliveryUpdated: 'DELIVERY_UPDATED' } as const;
+/** A webhook's health changed, as the health sweep or the attempt recorder announced it. */
+export interface WebhookHealthNotice {
+  webhookId: string;
+  projectId: string;
+  state: 'FAILING' | 'DISABLED' | 'RECOVERED';
+}
+
+export const topics = { deliveryUpdated: 'DELIVERY_UPDATED', webhookHealthChanged: 'WEBHOOK_HEALTH_CHANGED' } as const;
 
 export function createDeliveryPubSub() {
-  return createPubSub<{ [topics.deliveryUpdated]: [DeliveryChange] }>();
+  return createPubSub<{ [topics.deliveryUpdated]: [DeliveryChange]; [topics.webhookHealthChanged]: [WebhookHealthNotice] }>();
 }
 
 export type DeliveryPubSub = ReturnType<typeof createDeliveryPubSub>;

@@ -10,13 +10,15 @@ import type { Config } from '../config.js';
 import { createHttpSender, type Sender } from '../delivery/http-sender.js';
 import { Dispatcher } from '../dispatcher/dispatcher.js';
 import { createContext } from '../graphql/context.js';
-import { createDeliveryPubSub, topics, type DeliveryChange } from '../graphql/pub-sub.js';
+import { createDeliveryPubSub, topics, type DeliveryChange, type WebhookHealthNotice } from '../graphql/pub-sub.js';
 import { createSchema } from '../graphql/schema.js';
 import type { Logger } from '../logger.js';
 import { defaultProjectId, openDatabase, type Database } from '../persistence/database.js';
 import { NotificationListener } from '../persistence/notification-listener.js';
 import { releaseExpiredLeases } from '../persistence/sql/hand-back-deliveries.js';
-import { deliveryChangedChannel, wakeUpChannel } from '../persistence/sql/notification-channels.js';
+import { deliveryChangedChannel, wakeUpChannel, webhookHealthChannel } from '../persistence/sql/notification-channels.js';
+import { RetentionSweep } from '../services/retention-sweep.js';
+import { WebhookHealthSweep } from '../services/webhook-health-sweep.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { startHttpServer, type HealthReport, type RunningHttpServer } from './http-server.js';
 
@@ -27,6 +29,12 @@ export interface Hookline {
   databaseUrl: string;
   database: Database;
   dispatcher: Dispatcher;
+  /** What the scheduler runs; tests call them directly. */
+  sweeps: {
+    releaseExpiredLeases(): Promise<number>;
+    webhookHealth: WebhookHealthSweep;
+    retention: RetentionSweep;
+  };
   health(): Promise<HealthReport>;
   /** Stops gracefully: no new claims, attempts in flight finish or are handed back. Idempotent. */
   stop(): Promise<void>;
@@ -71,6 +79,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     const pubSub = createDeliveryPubSub();
     const listener = new NotificationListener(databaseUrl, logger);
     listener.on(deliveryChangedChannel, (payload) => pubSub.publish(topics.deliveryUpdated, JSON.parse(payload) as DeliveryChange));
+    listener.on(webhookHealthChannel, (payload) => pubSub.publish(topics.webhookHealthChanged, JSON.parse(payload) as WebhookHealthNotice));
 
     const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     const sender: Sender = createHttpSender({
@@ -93,6 +102,17 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     await listener.start();
     cleanups.push(() => listener.stop());
 
+    const sweepLogger = logger.child({ component: 'sweeps' });
+    const webhookHealth = new WebhookHealthSweep(database.pool, config.health, sweepLogger);
+    const retention = new RetentionSweep(database.pool, config.retention, sweepLogger);
+    const releaseLeases = async () => {
+      const released = await releaseExpiredLeases(database.pool);
+      if (released > 0) {
+        logger.warn({ released }, 'handed back deliveries whose lease ran out');
+        dispatcher.poke();
+      }
+      return released;
+    };
     const scheduler = new Scheduler(logger.child({ component: 'scheduler' }));
     if (dispatching) {
       cleanups.push(async () => {
@@ -103,17 +123,9 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
         scheduler.start([
           // Due retries have no NOTIFY to wake anyone: the tick finds them.
           { name: 'dispatch-due', expression: '* * * * * *', run: () => dispatcher.poke() },
-          {
-            name: 'release-expired-leases',
-            expression: '*/5 * * * * *',
-            run: async () => {
-              const released = await releaseExpiredLeases(database.pool);
-              if (released > 0) {
-                logger.warn({ released }, 'handed back deliveries whose lease ran out');
-                dispatcher.poke();
-              }
-            },
-          },
+          { name: 'release-expired-leases', expression: '*/5 * * * * *', run: releaseLeases },
+          { name: 'webhook-health', expression: '*/15 * * * * *', run: () => webhookHealth.run() },
+          { name: 'retention', expression: '0 */10 * * * *', run: () => retention.run() },
         ]);
         cleanups.push(() => scheduler.stop());
       }
@@ -157,6 +169,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       databaseUrl,
       database,
       dispatcher,
+      sweeps: { releaseExpiredLeases: releaseLeases, webhookHealth, retention },
       health,
       stop: () => (stopping ??= runCleanups().then(() => logger.info('Hookline stopped'))),
     };

@@ -16,6 +16,18 @@ export interface DeliveryFilter {
   createdBefore?: Date | null;
 }
 
+export interface ReplayFilter {
+  webhookId?: string | null;
+  eventType?: string | null;
+  /** Default: FAILED, the dead-letter queue. Only finished deliveries can be replayed. */
+  statuses?: DeliveryStatus[] | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+}
+
+const replayableStatuses: readonly DeliveryStatus[] = [DeliveryStatus.FAILED, DeliveryStatus.CANCELLED, DeliveryStatus.SUCCEEDED];
+const replayBatchSize = 1000;
+
 export interface AttemptFilter {
   deliveryId?: string | null;
   webhookId?: string | null;
@@ -80,6 +92,62 @@ export class DeliveryService {
     if (request.after) where['id'] = { $lt: decodeCursor(request.after) };
     const rows = await this.em.find(Attempt, where, { orderBy: { id: 'desc' }, limit: size + 1 });
     return toPage(rows, size);
+  }
+
+  /**
+   * Queues every finished delivery the filter selects again, due now, and returns how many.
+   * Works in batches of a thousand rows, each its own short statement.
+   */
+  async replay(filter: ReplayFilter): Promise<number> {
+    checkId(filter.webhookId, 'filter.webhookId');
+    const statuses = filter.statuses?.length ? filter.statuses : [DeliveryStatus.FAILED];
+    const refused = statuses.filter((status) => !replayableStatuses.includes(status));
+    if (refused.length) {
+      throw new ValidationError(`only ${replayableStatuses.join(', ')} deliveries can be replayed, not ${refused.join(', ')}`, { field: 'filter.statuses' });
+    }
+    const conditions = ['project_id = ?', 'status in (?)'];
+    const parameters: unknown[] = [this.projectId, statuses];
+    if (filter.webhookId) (conditions.push('webhook_id = ?'), parameters.push(filter.webhookId));
+    if (filter.eventType) (conditions.push('event_type = ?'), parameters.push(filter.eventType));
+    if (filter.createdAfter) (conditions.push('created_at >= ?'), parameters.push(filter.createdAfter));
+    if (filter.createdBefore) (conditions.push('created_at < ?'), parameters.push(filter.createdBefore));
+    let queued = 0;
+    for (;;) {
+      const rows = await this.em.getConnection().execute(
+        `with chosen as (
+           select id from delivery where ${conditions.join(' and ')}
+           order by id limit ${replayBatchSize} for update skip locked),
+         replayed as (
+           update delivery d set status = case when d.attempt_count > 0 then 'RETRYING' else 'PENDING' end,
+             next_attempt_at = now(), updated_at = now()
+           from chosen where d.id = chosen.id
+           returning d.*)
+         select r.id, ${notifyDeliveryChanged('r')}, pg_notify('${wakeUpChannel}', '') from replayed r`,
+        parameters,
+      );
+      queued += rows.length;
+      if (rows.length < replayBatchSize) return queued;
+    }
+  }
+
+  /** Cancels a queued or retrying delivery. One being sent, or already finished, is refused. */
+  async cancel(id: string): Promise<DeliveryEntity> {
+    const delivery = await this.find(id);
+    if (!delivery) throw new NotFoundError('Delivery', id);
+    const rows = await this.em.getConnection().execute(
+      `with cancelled as (
+         update delivery set status = 'CANCELLED', next_attempt_at = null, updated_at = now()
+         where id = ? and project_id = ? and status in ('PENDING', 'RETRYING')
+         returning *)
+       select c.*, ${notifyDeliveryChanged('c')} from cancelled c`,
+      [id, this.projectId],
+    );
+    if (rows.length === 0) {
+      const current = await this.em.fork().findOne(Delivery, { id });
+      throw new ConflictError(`the delivery is ${current?.status ?? 'gone'}: only PENDING or RETRYING deliveries can be cancelled`, { id, status: current?.status });
+    }
+    const { pg_notify: _notified, ...row } = rows[0] as Record<string, unknown>;
+    return this.em.fork().map(Delivery, row);
   }
 
   /**

@@ -51,6 +51,10 @@ export class WebhookService {
     const wasActive = webhook.active;
     return this.em.transactional(async (em) => {
       em.assign(webhook, settings);
+      if (!wasActive && settings.active) {
+        // Started again (after a stop or an auto-disable): a fresh start, not the old failure streak.
+        em.assign(webhook, { consecutiveFailures: 0, failingSince: null, failingNotifiedAt: null, disabledAt: null, disabledReason: null });
+      }
       await em.flush();
       if (wasActive !== settings.active) await this.pauseOrResume(em, webhook.id, settings.active);
       return webhook;

@@ -1,10 +1,10 @@
-import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { eventTypeMatches } from '../../domain/event-matching.js';
 import type { GraphQLContext } from '../context.js';
 import { toAttemptObject, toConnection, toDeliveryObject, toEventObject, toWebhookObject } from '../mappers.js';
 import { topics, type DeliveryChange } from '../pub-sub.js';
 import { AttemptConnection, AttemptObject, DeliveryConnection, DeliveryObject, EventObject } from '../types/delivery.type.js';
-import { AttemptFilter, DeliveryFilter } from '../types/inputs.js';
+import { AttemptFilter, DeliveryFilter, ReplayFilter } from '../types/inputs.js';
 import { WebhookObject } from '../types/webhook.type.js';
 import { PageArgs } from './webhook.resolver.js';
 
@@ -37,6 +37,16 @@ export class DeliveryResolver {
   @Mutation(() => DeliveryObject, { description: 'Makes the delivery due now: a FAILED one gets one more attempt' })
   async retryDelivery(@Arg('id', () => ID) id: string, @Ctx() context: GraphQLContext): Promise<DeliveryObject> {
     return toDeliveryObject(await context.deliveries.retry(id));
+  }
+
+  @Mutation(() => Int, { description: 'Queues the finished deliveries the filter selects again, due now; returns how many' })
+  async replayDeliveries(@Arg('filter', () => ReplayFilter) filter: ReplayFilter, @Ctx() context: GraphQLContext): Promise<number> {
+    return context.deliveries.replay(filter);
+  }
+
+  @Mutation(() => DeliveryObject, { description: 'Cancels a PENDING or RETRYING delivery' })
+  async cancelDelivery(@Arg('id', () => ID) id: string, @Ctx() context: GraphQLContext): Promise<DeliveryObject> {
+    return toDeliveryObject(await context.deliveries.cancel(id));
   }
 
   @Subscription(() => DeliveryObject, {

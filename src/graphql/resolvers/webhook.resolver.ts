@@ -1,4 +1,7 @@
-import { Arg, Args, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { AttemptStatistics as AttemptCounts } from '../../persistence/sql/webhook-attempt-statistics.js';
+import { topics, type WebhookHealthNotice } from '../pub-sub.js';
+import { AttemptStatistics, WebhookHealth, WebhookHealthChange } from '../types/webhook-health.type.js';
 import type { GraphQLContext } from '../context.js';
 import { toConnection, toWebhookObject } from '../mappers.js';
 import { WebhookInput, WebhookPatch } from '../types/inputs.js';
@@ -55,8 +58,45 @@ export class WebhookResolver {
     return toWebhookObject(await context.webhooks.setActive(id, false));
   }
 
+  @FieldResolver(() => WebhookHealth, { description: 'Failure streak, auto-disable, and attempt figures over the last hour and day' })
+  async health(@Root() webhook: WebhookObject, @Ctx() context: GraphQLContext): Promise<WebhookHealth> {
+    const [entity, statistics] = await Promise.all([context.loaders.webhook.load(webhook.id), context.loaders.webhookStatistics.load(webhook.id)]);
+    const stored = entity!;
+    const state = stored.active ? (stored.consecutiveFailures > 0 ? 'FAILING' : 'HEALTHY') : stored.disabledAt ? 'DISABLED' : 'STOPPED';
+    return Object.assign(new WebhookHealth(), {
+      state,
+      consecutiveFailures: stored.consecutiveFailures,
+      failingSince: stored.failingSince,
+      lastSuccessAt: stored.lastSuccessAt,
+      lastFailureAt: stored.lastFailureAt,
+      disabledAt: stored.disabledAt,
+      disabledReason: stored.disabledReason,
+      lastHour: toAttemptStatistics(statistics.lastHour),
+      lastDay: toAttemptStatistics(statistics.lastDay),
+    });
+  }
+
+  @Subscription(() => WebhookHealthChange, {
+    topics: topics.webhookHealthChanged,
+    description: 'A webhook was reported failing, was disabled after failing too long, or recovered',
+    filter: ({ payload, args, context }: { payload: WebhookHealthNotice; args: { webhookId?: string | null }; context: GraphQLContext }) =>
+      payload.projectId === context.projectId && (!args.webhookId || payload.webhookId === args.webhookId),
+  })
+  async webhookHealthChanged(
+    @Root() notice: WebhookHealthNotice,
+    @Arg('webhookId', () => ID, { nullable: true }) _webhookId: string | null,
+    @Ctx() context: GraphQLContext,
+  ): Promise<WebhookHealthChange> {
+    const webhook = await context.loaders.webhook.load(notice.webhookId);
+    return Object.assign(new WebhookHealthChange(), { webhookId: notice.webhookId, kind: notice.state, webhook: webhook ? toWebhookObject(webhook) : null });
+  }
+
   @Mutation(() => WebhookObject, { description: 'A new secret, returned in full; the previous one keeps signing for 24 hours' })
   async rotateWebhookSecret(@Arg('id', () => ID) id: string, @Ctx() context: GraphQLContext): Promise<WebhookObject> {
     return toWebhookObject(await context.webhooks.rotateSecret(id), { revealSecret: true });
   }
+}
+
+function toAttemptStatistics(counts: AttemptCounts): AttemptStatistics {
+  return Object.assign(new AttemptStatistics(), { ...counts, successRate: counts.attempts > 0 ? counts.successes / counts.attempts : null });
 }

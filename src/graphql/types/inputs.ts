@@ -86,6 +86,12 @@ export class WebhookInput {
 
   @Field(() => Boolean, { defaultValue: true })
   active!: boolean;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'A path into the event, such as data.messageId: deliveries with the same value go strictly one after another, in publish order',
+  })
+  orderingKey?: string | null;
 }
 
 @InputType({ description: 'The fields to change; those left out keep their values' })
@@ -131,6 +137,9 @@ export class WebhookPatch {
 
   @Field(() => Boolean, { nullable: true })
   active?: boolean;
+
+  @Field(() => String, { nullable: true })
+  orderingKey?: string | null;
 }
 
 @InputType()
@@ -203,4 +212,22 @@ export class AttemptFilter {
 
   @Field(() => DateTimeScalar, { nullable: true, description: 'Started before' })
   startedBefore?: Date | null;
+}
+
+@InputType({ description: 'Which finished deliveries to queue again' })
+export class ReplayFilter {
+  @Field(() => ID, { nullable: true })
+  webhookId?: string | null;
+
+  @Field(() => String, { nullable: true })
+  eventType?: string | null;
+
+  @Field(() => [DeliveryStatusEnum], { nullable: true, description: 'FAILED, CANCELLED or SUCCEEDED; default FAILED (the dead-letter queue)' })
+  statuses?: DeliveryStatus[] | null;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Created at or after' })
+  createdAfter?: Date | null;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Created before' })
+  createdBefore?: Date | null;
 }

@@ -92,6 +92,9 @@ export class WebhookObject {
   @Field(() => Boolean)
   active!: boolean;
 
+  @Field(() => String, { nullable: true, description: 'A path into the event (data.messageId): deliveries with the same value go one after another, in publish order' })
+  orderingKey!: string | null;
+
   @Field(() => String, {
     nullable: true,
     description: 'The "whsec_..." signing secret: in full from createWebhook and rotateWebhookSecret, masked elsewhere',
