@@ -27,6 +27,12 @@ export interface Config {
     /** After this many failures in a row the project is told once (webhook.failing). */
     failingAfterFailures: number;
   };
+  limits: {
+    /** The largest `data` an event may carry, as JSON. */
+    maximumEventDataBytes: number;
+    /** The largest GraphQL request body (HTTP) or message (WebSocket). */
+    maximumRequestBytes: number;
+  };
   retention: {
     /** Events (with their deliveries and attempts) older than this are purged. */
     maximumAgeMs: number;
@@ -62,6 +68,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     health: Object.freeze({
       disableAfterMs: integer(env, 'HOOKLINE_DISABLE_AFTER_HOURS', 5 * 24, 1) * 3600 * 1000,
       failingAfterFailures: integer(env, 'HOOKLINE_FAILING_AFTER_FAILURES', 5, 1),
+    }),
+    limits: Object.freeze({
+      maximumEventDataBytes: integer(env, 'HOOKLINE_MAX_EVENT_DATA_BYTES', 256 * 1024, 1),
+      maximumRequestBytes: integer(env, 'HOOKLINE_MAX_REQUEST_BYTES', 5 * 1024 * 1024, 1024),
     }),
     retention: Object.freeze({
       maximumAgeMs: integer(env, 'HOOKLINE_RETENTION_DAYS', 30, 1) * 24 * 3600 * 1000,

@@ -136,7 +136,8 @@ export class Dispatcher {
         const left = (this.inFlightByGroup.get(groupKey) ?? 1) - 1;
         if (left > 0) this.inFlightByGroup.set(groupKey, left);
         else this.inFlightByGroup.delete(groupKey);
-        if (this.workMayRemain) this.poke();
+        // An ordered delivery that is done may have made the next one of its key due.
+        if (this.workMayRemain || delivery.orderingKey !== null) this.poke();
       });
   }
 

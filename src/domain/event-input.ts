@@ -28,8 +28,10 @@ export interface CheckedEventInput {
 const eventTypePattern = /^[A-Za-z0-9_][A-Za-z0-9_.:\-]*$/;
 const channelPattern = /^[a-z0-9_\-]+$/;
 export const maximumEventsPerBatch = 1000;
+/** The default for HOOKLINE_MAX_EVENT_DATA_BYTES: an event's data as JSON. */
+export const defaultMaximumDataBytes = 256 * 1024;
 
-export function checkEventInput(input: PublishEventInput, field = 'input'): CheckedEventInput {
+export function checkEventInput(input: PublishEventInput, field = 'input', maximumDataBytes = defaultMaximumDataBytes): CheckedEventInput {
   const type = (input.type ?? '').trim();
   if (!type) throw new ValidationError(`${field}.type must not be empty`, { field: `${field}.type` });
   if (type.length > 200 || !eventTypePattern.test(type)) {
@@ -42,6 +44,10 @@ export function checkEventInput(input: PublishEventInput, field = 'input'): Chec
   const data = input.data;
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ValidationError(`${field}.data must be a JSON object`, { field: `${field}.data` });
+  }
+  const dataBytes = Buffer.byteLength(JSON.stringify(data));
+  if (dataBytes > maximumDataBytes) {
+    throw new ValidationError(`${field}.data is ${dataBytes} bytes as JSON, over the limit of ${maximumDataBytes}`, { field: `${field}.data`, limitBytes: maximumDataBytes });
   }
   const idempotencyKey = input.idempotencyKey ?? null;
   if (idempotencyKey !== null && (idempotencyKey.length === 0 || idempotencyKey.length > 200)) {

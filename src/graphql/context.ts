@@ -1,6 +1,7 @@
 /** What every resolver gets: the caller's project and request-scoped services. */
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type pg from 'pg';
+import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { DeliveryService } from '../services/delivery-service.js';
 import { EventService } from '../services/event-service.js';
@@ -25,6 +26,7 @@ export interface ContextDependencies {
   logger: Logger;
   /** Sends testWebhook's requests: the dispatcher's sender, so tests go out exactly as deliveries do. */
   sender: Sender;
+  limits: Config['limits'];
   /** Until API keys exist, every caller acts for the default project. */
   defaultProjectId: string;
 }
@@ -38,7 +40,7 @@ export function createContext(dependencies: ContextDependencies, options: { subs
     projectId,
     webhooks,
     trials: new WebhookTrialService(webhooks, dependencies.sender),
-    events: new EventService(dependencies.pool, projectId),
+    events: new EventService(dependencies.pool, projectId, dependencies.limits.maximumEventDataBytes),
     deliveries: new DeliveryService(em, projectId),
     loaders: createLoaders(em, dependencies.pool, projectId, { cache: !options.subscription }),
     logger: dependencies.logger,

@@ -10,14 +10,22 @@ const connectionErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT',
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   const code = (error as { code?: string } | null)?.code;
-  const message = error instanceof Error ? error.message : '';
+  const message = typeof (error as { message?: unknown } | null)?.message === 'string' ? (error as { message: string }).message : '';
   return (code !== undefined && connectionErrorCodes.has(code)) || /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(message);
 }
 
+/**
+ * What the resolver threw. graphql-js wraps a thrown value that is not `instanceof Error` (an
+ * error from another realm, e.g. Node's own socket errors seen from inside a vm context) in a
+ * NonErrorThrown that keeps it as `thrownValue`: unwrap that too, or its code is lost.
+ */
 function originalOf(error: unknown): unknown {
   let current = error;
-  while (current instanceof GraphQLError && current.originalError) current = current.originalError;
-  return current;
+  for (;;) {
+    if (current instanceof GraphQLError && current.originalError) current = current.originalError;
+    else if (current instanceof Error && current.name === 'NonErrorThrown' && 'thrownValue' in current) current = current.thrownValue;
+    else return current;
+  }
 }
 
 export function createErrorFormatter(logger: Logger) {

@@ -232,4 +232,30 @@ export const Attempt = new EntitySchema<AttemptEntity>({
   },
 });
 
-export const entities = [Project, Webhook, Event, Delivery, Attempt];
+export interface ApiKeyEntity {
+  id: string;
+  projectId: string;
+  name: string | null;
+  prefix: string;
+  keyHash: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export const ApiKey = new EntitySchema<ApiKeyEntity>({
+  name: 'ApiKey',
+  tableName: 'api_key',
+  properties: {
+    id: uuid,
+    projectId: { type: 'uuid' },
+    name: { type: 'text', nullable: true },
+    prefix: { type: 'text' },
+    keyHash: { type: 'text' },
+    createdAt: timestamp,
+    lastUsedAt: optionalTimestamp,
+    revokedAt: optionalTimestamp,
+  },
+});
+
+export const entities = [Project, Webhook, Event, Delivery, Attempt, ApiKey];

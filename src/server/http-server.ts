@@ -5,14 +5,15 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import type { GraphQLSchema } from 'graphql';
+import { specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from '../logger.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { createErrorFormatter } from '../graphql/errors.js';
+import { createArmor } from '../graphql/limits.js';
 
 export interface HealthReport {
   healthy: boolean;
@@ -59,10 +60,13 @@ export async function startHttpServer(options: HttpServerOptions, port: number, 
   const httpServer = http.createServer();
   const formatError = createErrorFormatter(logger);
 
-  const webSocketServer = new WebSocketServer({ server: httpServer, path: graphqlPath });
+  const armor = createArmor();
+  const webSocketServer = new WebSocketServer({ server: httpServer, path: graphqlPath, maxPayload: maximumBodyBytes });
   const subscriptionServer = useServer(
     {
       schema: options.schema,
+      // Subscriptions meet the same operation limits as HTTP requests.
+      validate: (schema, document, rules) => validate(schema, document, [...(rules ?? specifiedRules), ...armor.validationRules]),
       context: () => options.createContext({ subscription: true }),
       onNext: (_context, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) } : undefined,
@@ -78,7 +82,11 @@ export async function startHttpServer(options: HttpServerOptions, port: number, 
     // main.ts owns the signals and the shutdown order; Apollo's own handlers would re-raise the signal.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
+    allowBatchedHttpRequests: false,
+    validationRules: armor.validationRules,
     plugins: [
+      // graphql-armor's typings come from Apollo's CommonJS build; the plugin objects are the same.
+      ...(armor.plugins as unknown as ApolloServerPlugin<GraphQLContext>[]),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { async serverWillStart() { return { async drainServer() { await subscriptionServer.dispose(); } }; } },
     ],

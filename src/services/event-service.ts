@@ -5,7 +5,7 @@
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { ValidationError } from '../domain/errors.js';
-import { checkEventInput, maximumEventsPerBatch, type CheckedEventInput, type PublishEventInput } from '../domain/event-input.js';
+import { checkEventInput, defaultMaximumDataBytes, maximumEventsPerBatch, type CheckedEventInput, type PublishEventInput } from '../domain/event-input.js';
 import { webhookWantsEvent } from '../domain/event-matching.js';
 import { resolvePath, valueAsText } from '../domain/event-path.js';
 import { inTransaction, type Queryable } from '../persistence/database-pool.js';
@@ -58,7 +58,11 @@ export async function storeEvents(client: Queryable, projectId: string, candidat
 }
 
 export class EventService {
-  constructor(private readonly pool: pg.Pool, private readonly projectId: string) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly projectId: string,
+    private readonly maximumDataBytes: number = defaultMaximumDataBytes,
+  ) {}
 
   async publish(input: PublishEventInput): Promise<StoredEvent> {
     const [event] = await this.publishMany([input]);
@@ -70,7 +74,7 @@ export class EventService {
     if (inputs.length > maximumEventsPerBatch) {
       throw new ValidationError(`publishEvents takes at most ${maximumEventsPerBatch} events at once`, { field: 'inputs' });
     }
-    const checked = inputs.map((input, index) => checkEventInput(input, inputs.length === 1 ? 'input' : `inputs[${index}]`));
+    const checked = inputs.map((input, index) => checkEventInput(input, inputs.length === 1 ? 'input' : `inputs[${index}]`, this.maximumDataBytes));
     if (checked.length === 0) return [];
 
     // A key repeated inside one batch is one event, like a key repeated across calls.

@@ -47,7 +47,7 @@ export class WebhookHealthSweep {
       const failing = await markFailingWebhooks(client, this.settings.failingAfterFailures);
       const events = [
         ...failing.map((change) => ({ change, type: webhookFailingEventType, data: eventData(change) })),
-        ...disabled.map((change) => ({ change, type: webhookDisabledEventType, data: eventData(change, { disabledAt: now.toISOString(), reason: `failed without a single success since ${change.failingSince?.toISOString()}` }) })),
+        ...disabled.map((change) => ({ change, type: webhookDisabledEventType, data: eventData(change, { disabledAt: change.disabledAt?.toISOString() ?? null, reason: `failed without a single success since ${change.failingSince?.toISOString()}` }) })),
       ];
       for (const { change, type, data } of events) {
         await storeEvents(client, change.projectId, [

@@ -80,6 +80,9 @@ export class DeliveryResolver {
 
   @FieldResolver(() => [AttemptObject], { description: 'In the order they were made' })
   async attempts(@Root() delivery: DeliveryObject, @Ctx() context: GraphQLContext): Promise<AttemptObject[]> {
-    return (await context.loaders.attemptsOfDelivery.load(delivery.id)).map(toAttemptObject);
+    // Only the attempts this snapshot of the delivery counts: a live update for SENDING must not
+    // show the attempt that finished while the update was on its way.
+    const attempts = await context.loaders.attemptsOfDelivery.load(delivery.id);
+    return attempts.filter((attempt) => attempt.number <= delivery.attemptCount).map(toAttemptObject);
   }
 }

@@ -1,6 +1,7 @@
 import { Migration20261122000000_initial } from './Migration20261122000000_initial.js';
 import { Migration20261122000100_callback_shape } from './Migration20261122000100_callback_shape.js';
 import { Migration20261122000200_health_ordering_retention } from './Migration20261122000200_health_ordering_retention.js';
+import { Migration20261122000300_api_keys } from './Migration20261122000300_api_keys.js';
 
 /**
  * Migrations are listed here rather than found by globbing the folder: the same list then
@@ -10,4 +11,5 @@ export const migrationsList = [
   { name: 'Migration20261122000000_initial', class: Migration20261122000000_initial },
   { name: 'Migration20261122000100_callback_shape', class: Migration20261122000100_callback_shape },
   { name: 'Migration20261122000200_health_ordering_retention', class: Migration20261122000200_health_ordering_retention },
+  { name: 'Migration20261122000300_api_keys', class: Migration20261122000300_api_keys },
 ];

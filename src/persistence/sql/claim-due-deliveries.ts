@@ -13,6 +13,8 @@ export interface ClaimedDelivery {
   status: DeliveryStatus;
   attemptCount: number;
   createdAt: Date;
+  /** Set for a webhook with an ordering key: its finish may make the next delivery of the key due. */
+  orderingKey: string | null;
   event: { id: string; type: string; channel: string | null; data: Record<string, unknown>; createdAt: Date; callbackUrl: string | null; callbackSecret: string | null; callbackBodyFormat: BodyFormat | null; callbackBodyFields: KeyValue[] | null };
   webhook: {
     url: string;
@@ -87,7 +89,7 @@ with candidate as (
   where d.id = c.id
   returning d.*, c.group_key
 )
-select c.id, c.group_key, c.project_id, c.event_id, c.webhook_id, c.status, c.attempt_count, c.created_at,
+select c.id, c.group_key, c.project_id, c.event_id, c.webhook_id, c.status, c.attempt_count, c.created_at, c.ordering_key,
        e.type as event_type, e.channel as event_channel, e.data as event_data, e.created_at as event_created_at,
        e.callback_url, e.callback_secret, e.callback_body_format, e.callback_body_fields,
        w.url, w.method, w.query_params, w.headers, w.auth, w.body_format, w.body_fields, w.timeout_ms,
@@ -119,6 +121,7 @@ export async function claimDueDeliveries(db: Queryable, request: ClaimRequest): 
     status: row.status,
     attemptCount: row.attempt_count,
     createdAt: row.created_at,
+    orderingKey: row.ordering_key,
     event: {
       id: row.event_id,
       type: row.event_type,

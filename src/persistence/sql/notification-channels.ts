@@ -3,6 +3,8 @@ export const wakeUpChannel = 'hookline_wake_up';
 export const deliveryChangedChannel = 'hookline_delivery_changed';
 /** A webhook's health changed: reported failing, disabled, or recovered. */
 export const webhookHealthChannel = 'hookline_webhook_health';
+/** An API key was revoked: open subscriptions using it close, in every process. */
+export const apiKeyRevokedChannel = 'hookline_api_key_revoked';
 
 /**
  * The JSON a delivery's status change carries over NOTIFY, built in SQL so the notification

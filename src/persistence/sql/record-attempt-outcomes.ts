@@ -58,26 +58,32 @@ with outcome as (
   where d.id = o.delivery_id and d.locked_by = $2 and d.status = 'SENDING'
   returning d.*
 ), by_webhook as (
-  select webhook_id,
-         bool_or(success) as any_success,
-         count(*) filter (where not success) as failures,
-         max(started_at) filter (where success) as last_success_at,
-         min(started_at) filter (where not success) as first_failure_at,
-         max(started_at) filter (where not success) as last_failure_at
-  from outcome where webhook_id is not null
-  group by webhook_id
+  -- Per webhook: the batch's last success, and the failures after it (all of them without one),
+  -- which start or extend the streak. Failures before a success in the same batch are over.
+  select o.webhook_id,
+         max(o.started_at) filter (where o.success) as last_success_at,
+         max(o.started_at) filter (where not o.success) as last_failure_at
+  from outcome o where o.webhook_id is not null
+  group by o.webhook_id
+), streak as (
+  select b.webhook_id, b.last_success_at, b.last_failure_at, b.last_success_at is not null as any_success,
+         count(f.delivery_id) as failures, min(f.started_at) as first_failure_at
+  from by_webhook b
+  left join outcome f on f.webhook_id = b.webhook_id and not f.success
+                     and (b.last_success_at is null or f.started_at > b.last_success_at)
+  group by b.webhook_id, b.last_success_at, b.last_failure_at
 ), before_change as (
   -- The webhooks as they were: CTEs share one snapshot, so this is before the update below.
-  select w.id, w.failing_notified_at from webhook w join by_webhook b on b.webhook_id = w.id
+  select w.id, w.failing_notified_at from webhook w join streak b on b.webhook_id = w.id
 ), health as (
   update webhook w
-  set consecutive_failures = case when b.any_success then 0 else w.consecutive_failures + b.failures end,
-      failing_since = case when b.any_success then null else coalesce(w.failing_since, b.first_failure_at) end,
+  set consecutive_failures = case when b.any_success then b.failures else w.consecutive_failures + b.failures end,
+      failing_since = case when b.any_success then b.first_failure_at else coalesce(w.failing_since, b.first_failure_at) end,
       failing_notified_at = case when b.any_success then null else w.failing_notified_at end,
       -- greatest() skips nulls in PostgreSQL.
       last_success_at = greatest(w.last_success_at, b.last_success_at),
       last_failure_at = greatest(w.last_failure_at, b.last_failure_at)
-  from by_webhook b
+  from streak b
   where w.id = b.webhook_id
   returning w.id, w.project_id, b.any_success
 ), recovered as (

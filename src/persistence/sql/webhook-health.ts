@@ -10,6 +10,7 @@ export interface WebhookHealthChange {
   failingSince: Date | null;
   lastSuccessAt: Date | null;
   lastFailureAt: Date | null;
+  disabledAt: Date | null;
 }
 
 function toChange(row: Record<string, any>): WebhookHealthChange {
@@ -22,6 +23,7 @@ function toChange(row: Record<string, any>): WebhookHealthChange {
     failingSince: row.failing_since,
     lastSuccessAt: row.last_success_at,
     lastFailureAt: row.last_failure_at,
+    disabledAt: row.disabled_at,
   };
 }
 
