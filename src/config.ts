@@ -1,6 +1,8 @@
 /** The environment, parsed once into a typed, frozen configuration. */
 import path from 'node:path';
 
+import { parseAllowPrivateNetworks } from './delivery/address-policy.js';
+
 export interface Config {
   port: number;
   host: string;
@@ -9,6 +11,12 @@ export interface Config {
   dataDir: string;
   embeddedDatabasePort: number;
   logLevel: string;
+  /** Bearer token that may create projects; null: project creation is off. */
+  adminToken: string | null;
+  network: {
+    /** true: send anywhere; otherwise the CIDRs allowed besides public addresses. */
+    allowPrivateNetworks: true | readonly string[];
+  };
   dispatcher: {
     /** Requests in flight at once, over all webhooks, in this process. */
     concurrency: number;
@@ -58,6 +66,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     dataDir,
     embeddedDatabasePort: integer(env, 'HOOKLINE_EMBEDDED_DB_PORT', 54329, 1),
     logLevel: env['LOG_LEVEL'] || 'info',
+    adminToken: env['HOOKLINE_ADMIN_TOKEN'] || null,
+    network: Object.freeze({ allowPrivateNetworks: parseAllowPrivateNetworks(env['HOOKLINE_ALLOW_PRIVATE_NETWORKS']) }),
     dispatcher: Object.freeze({
       concurrency: integer(env, 'HOOKLINE_CONCURRENCY', 64, 1),
       perWebhookConcurrency: integer(env, 'HOOKLINE_PER_WEBHOOK_CONCURRENCY', 8, 1),

@@ -13,6 +13,13 @@ const logger = createLogger(config.logLevel);
 
 try {
   const hookline = await startHookline({ config, logger });
+  if (hookline.initialApiKey) {
+    // Shown once, outside the structured logs (which never carry secrets), for the first user.
+    process.stdout.write(
+      `\nHookline created the project "default" and its first API key (also in ${config.dataDir}/api-key):\n\n    ${hookline.initialApiKey}\n\n` +
+        'Send it as "Authorization: Bearer <key>". It is not shown again.\n\n',
+    );
+  }
   let signalled = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (signalled) {

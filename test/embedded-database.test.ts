@@ -22,7 +22,7 @@ const { Client } = createRequire(import.meta.url)('pg') as {
 const TEST_TIMEOUT_MS = 30_000;
 
 interface LogEntry {
-  level: 'info' | 'warn' | 'error';
+  level: 'debug' | 'info' | 'warn' | 'error';
   message: string;
   fields?: Record<string, unknown>;
 }

@@ -14,10 +14,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { apiKeysByDatabaseUrl, createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTestApp, type TestAppOptions } from './support/app.js';
 import { startReceiver, type Answer, type Receiver } from './support/receiver.js';
-import { createWebhook, graphql, graphqlData, publishEvent, publishEventMutation, subscribe, webSocketClient } from './support/graphql.js';
+import { createWebhook, graphql, graphqlData, publishEvent, publishEventMutation, subscribe, webSocketClient, registerApiKey } from './support/graphql.js';
 import { waitFor } from './support/wait.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '../src/persistence/embedded-database.js';
 import type { Hookline } from '../src/server/hookline.js';
@@ -109,7 +109,17 @@ async function startServerProcess(databaseUrl: string): Promise<ServerProcess> {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(HOOKLINE_|DATABASE_URL$|PORT$|HOST$|LOG_LEVEL$)/.test(name)));
   const child = spawn(process.execPath, [mainScript], {
     cwd: path.dirname(path.dirname(path.dirname(mainScript))),
-    env: { ...inherited, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', HOOKLINE_LEASE_MARGIN_MS: '1000', LOG_LEVEL: 'warn' },
+    env: {
+      ...inherited,
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      HOOKLINE_LEASE_MARGIN_MS: '1000',
+      // The receivers listen on 127.0.0.1; the data dir is the copy's own, never the repository's.
+      HOOKLINE_ALLOW_PRIVATE_NETWORKS: '1',
+      HOOKLINE_DATA_DIR: path.join(path.dirname(mainScript), '.hookline'),
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -127,6 +137,8 @@ async function startServerProcess(databaseUrl: string): Promise<ServerProcess> {
     await exited;
   });
   const server: ServerProcess = { process: child, pid: child.pid!, url: `http://127.0.0.1:${port}/graphql`, exited, hasExited: () => exitedAlready, output: () => output };
+  const apiKey = apiKeysByDatabaseUrl.get(databaseUrl);
+  if (apiKey) registerApiKey(server.url, apiKey);
   try {
     await waitFor(
       async () => {

@@ -7,7 +7,6 @@ import { v7 as uuidv7 } from 'uuid';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTestApp } from './support/app.js';
 import { createWebhook, graphqlData, publishEvent } from './support/graphql.js';
-import { defaultProjectId } from '../src/persistence/database.js';
 import { recordAttemptOutcomes, type AttemptOutcomeRecord } from '../src/persistence/sql/record-attempt-outcomes.js';
 import type { Hookline } from '../src/server/hookline.js';
 
@@ -30,7 +29,7 @@ test('a failure recorded in the same batch after a success starts a new streak',
   await database.pool.query(`update delivery set status = 'SENDING', locked_by = 'w'`);
   const base = Date.now();
   const record = (index: number, success: boolean, startedAt: Date): AttemptOutcomeRecord => ({
-    deliveryId: deliveries[index].id, attemptId: uuidv7(), projectId: defaultProjectId, webhookId: webhook.id, eventId: deliveries[index].event_id,
+    deliveryId: deliveries[index].id, attemptId: uuidv7(), projectId: database.projectId, webhookId: webhook.id, eventId: deliveries[index].event_id,
     number: 1, status: success ? 'SUCCEEDED' : 'FAILED', nextAttemptAt: null, startedAt, durationMs: 5,
     requestMethod: 'POST', requestUrl: webhook.url, requestHeaders: {}, requestBody: '{}',
     responseStatus: success ? 200 : 500, responseHeaders: {}, responseBody: '', error: success ? null : 'HTTP 500', success,

@@ -16,7 +16,6 @@ import { startTestApp } from './support/app.js';
 import { startReceiver, type Answer, type Receiver } from './support/receiver.js';
 import { createWebhook, graphqlData, publishEvent, subscribe, webSocketClient } from './support/graphql.js';
 import { waitFor } from './support/wait.js';
-import { defaultProjectId } from '../src/persistence/database.js';
 import { webhookHealthChannel } from '../src/persistence/sql/notification-channels.js';
 import type { Hookline } from '../src/server/hookline.js';
 
@@ -112,7 +111,7 @@ async function watchHealthChanges(app: Hookline, database: TestDatabase, clients
       probes.add(probe);
       await database.pool.query('select pg_notify($1, $2)', [
         webhookHealthChannel,
-        JSON.stringify({ webhookId: probe, projectId: defaultProjectId, state: 'RECOVERED' }),
+        JSON.stringify({ webhookId: probe, projectId: database.projectId, state: 'RECOVERED' }),
       ]);
       return waitFor(() => changes().some((change) => probes.has(change.webhookId)), { timeoutMs: 2_000 }).catch(() => false);
     },

@@ -4,9 +4,10 @@
  * database, so got's own retries are off; redirects are answers, never followed.
  */
 import http from 'node:http';
-import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { got, type Got } from 'got';
+import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
+import type { AddressPolicy } from './address-policy.js';
 import type { OutgoingRequest } from '../domain/request-builder.js';
 
 export type SendOutcome =
@@ -25,6 +26,8 @@ export interface SenderOptions {
   maximumResponseBodyBytes: number;
   /** Sockets kept per receiver host; should cover the dispatcher's per-webhook concurrency. */
   maximumSocketsPerHost: number;
+  /** Which addresses may be connected to: checked by the agents on the address actually used. */
+  addressPolicy: AddressPolicy;
 }
 
 export interface Sender {
@@ -47,12 +50,25 @@ function describeError(error: unknown, timeoutMs: number): { error: string; code
   if (code === 'ENOTFOUND') return { error: 'host not found', code };
   if (code === 'ECONNRESET') return { error: 'connection reset by the receiver', code };
   const message = error instanceof Error ? error.message : String(error);
+  // request-filtering-agent refuses private and reserved addresses at connection time.
+  const refused = /DNS lookup (\S+?)\(family:[^,]*, host:([^)]*)\) is not allowed/.exec(message);
+  if (refused) {
+    const host = refused[2] && refused[2] !== 'undefined' ? `${refused[2]} (${refused[1]})` : refused[1];
+    return { error: `destination ${host} is a private or reserved address: not sent (see HOOKLINE_ALLOW_PRIVATE_NETWORKS)`, code: 'ADDRESS_NOT_ALLOWED' };
+  }
   return { error: message, code };
 }
 
 export function createHttpSender(options: SenderOptions): Sender {
-  const agentOptions = { keepAlive: true, maxSockets: options.maximumSocketsPerHost, maxFreeSockets: options.maximumSocketsPerHost, scheduling: 'lifo' as const };
-  const agent = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+  const agentOptions = {
+    keepAlive: true,
+    maxSockets: options.maximumSocketsPerHost,
+    maxFreeSockets: options.maximumSocketsPerHost,
+    scheduling: 'lifo' as const,
+    allowPrivateIPAddress: options.addressPolicy.allowsEverything,
+    allowIPAddressList: options.addressPolicy.allowedList,
+  };
+  const agent = { http: new RequestFilteringHttpAgent(agentOptions), https: new RequestFilteringHttpsAgent(agentOptions) };
   const client: Got = got.extend({
     agent,
     retry: { limit: 0 },

@@ -28,3 +28,11 @@ export class ConflictError extends HooklineError {
 export class UnavailableError extends HooklineError {
   readonly code = 'SERVICE_UNAVAILABLE';
 }
+
+export class UnauthenticatedError extends HooklineError {
+  readonly code = 'UNAUTHENTICATED';
+}
+
+export class ForbiddenError extends HooklineError {
+  readonly code = 'FORBIDDEN';
+}

@@ -1,22 +1,36 @@
-/** What every resolver gets: the caller's project and request-scoped services. */
+/**
+ * What every resolver gets: who is calling (a project's API key, or the admin token) and
+ * request-scoped services bound to the caller's project. Nothing project-scoped can be reached
+ * without a project caller: the getters refuse the admin token.
+ */
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type pg from 'pg';
 import type { Config } from '../config.js';
+import type { AddressPolicy } from '../delivery/address-policy.js';
+import type { Sender } from '../delivery/http-sender.js';
+import { ForbiddenError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
+import type { AccessService, Caller } from '../services/access-service.js';
 import { DeliveryService } from '../services/delivery-service.js';
 import { EventService } from '../services/event-service.js';
 import { WebhookService } from '../services/webhook-service.js';
 import { WebhookTrialService } from '../services/webhook-trial-service.js';
-import type { Sender } from '../delivery/http-sender.js';
 import { createLoaders, type Loaders } from './loaders.js';
+import type { DeliveryPubSub } from './pub-sub.js';
 
-export interface GraphQLContext {
+export interface ProjectScope {
   projectId: string;
   webhooks: WebhookService;
   events: EventService;
   deliveries: DeliveryService;
   trials: WebhookTrialService;
   loaders: Loaders;
+}
+
+export interface GraphQLContext extends ProjectScope {
+  caller: Caller;
+  access: AccessService;
+  pubSub: DeliveryPubSub;
   logger: Logger;
 }
 
@@ -26,23 +40,56 @@ export interface ContextDependencies {
   logger: Logger;
   /** Sends testWebhook's requests: the dispatcher's sender, so tests go out exactly as deliveries do. */
   sender: Sender;
+  addressPolicy: AddressPolicy;
+  access: AccessService;
+  pubSub: DeliveryPubSub;
   limits: Config['limits'];
-  /** Until API keys exist, every caller acts for the default project. */
-  defaultProjectId: string;
 }
 
-export function createContext(dependencies: ContextDependencies, options: { subscription: boolean }): GraphQLContext {
+function createProjectScope(dependencies: ContextDependencies, projectId: string, options: { subscription: boolean }): ProjectScope {
   // One EntityManager per request (per subscription for live updates), never the global one.
   const em = dependencies.orm.em.fork() as EntityManager;
-  const projectId = dependencies.defaultProjectId;
-  const webhooks = new WebhookService(em, projectId);
+  const webhooks = new WebhookService(em, projectId, dependencies.addressPolicy);
   return {
     projectId,
     webhooks,
-    trials: new WebhookTrialService(webhooks, dependencies.sender),
-    events: new EventService(dependencies.pool, projectId, dependencies.limits.maximumEventDataBytes),
+    events: new EventService(dependencies.pool, projectId, dependencies.limits.maximumEventDataBytes, dependencies.addressPolicy),
     deliveries: new DeliveryService(em, projectId),
+    trials: new WebhookTrialService(webhooks, dependencies.sender, dependencies.addressPolicy),
     loaders: createLoaders(em, dependencies.pool, projectId, { cache: !options.subscription }),
+  };
+}
+
+export function createContext(dependencies: ContextDependencies, caller: Caller, options: { subscription: boolean }): GraphQLContext {
+  let scope: ProjectScope | null = null;
+  const project = (): ProjectScope => {
+    if (caller.kind !== 'project') {
+      throw new ForbiddenError('the admin token only creates projects: call this with a project\'s API key');
+    }
+    return (scope ??= createProjectScope(dependencies, caller.projectId, options));
+  };
+  return {
+    caller,
+    access: dependencies.access,
+    pubSub: dependencies.pubSub,
     logger: dependencies.logger,
+    get projectId() {
+      return project().projectId;
+    },
+    get webhooks() {
+      return project().webhooks;
+    },
+    get events() {
+      return project().events;
+    },
+    get deliveries() {
+      return project().deliveries;
+    },
+    get trials() {
+      return project().trials;
+    },
+    get loaders() {
+      return project().loaders;
+    },
   };
 }

@@ -1,12 +1,9 @@
-/** Opening the database: the ORM, the hot path's pool, migrations and the default project. */
+/** Opening the database: the ORM, the hot path's pool and migrations. */
 import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { createOrmConfig } from '../../mikro-orm.config.js';
 import type { Logger } from '../logger.js';
 import { createDatabasePool } from './database-pool.js';
-
-/** Until API keys exist, everything belongs to this project. Fixed, so concurrent first starts agree. */
-export const defaultProjectId = '00000000-0000-7000-8000-000000000001';
 
 // Any fixed number: processes starting together take turns at migrating.
 const migrationLockKey = 7_461_920_311;
@@ -40,7 +37,6 @@ export async function openDatabase(databaseUrl: string, logger: Logger, options:
   await migrate(databaseUrl, logger);
   const orm = await MikroORM.init(createOrmConfig(databaseUrl));
   const pool = createDatabasePool(databaseUrl, options.poolSize ?? 10);
-  await pool.query(`insert into project (id, name) values ($1, 'default') on conflict (id) do nothing`, [defaultProjectId]);
   return {
     orm,
     pool,

@@ -15,7 +15,7 @@ export interface EmbeddedDatabaseOptions {
   dataDir: string;
   /** Defaults to 54329. When that port is taken on 127.0.0.1 a free port is used instead. */
   preferredPort?: number;
-  log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  log: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 }
 
 type Log = EmbeddedDatabaseOptions['log'];
@@ -408,7 +408,8 @@ function relayOutput(message: string, output: RecentOutput, log: Log): void {
     const line = rawLine.replace(/^\[STDERR\] /, '').trimEnd();
     if (line === '') continue;
     output.add(line);
-    log(/\b(WARNING|ERROR|FATAL|PANIC):/.test(line) ? 'warn' : 'info', line, { source: 'postgres' });
+    // PostgreSQL's own chatter (initdb's progress, checkpoints) is for debugging; its warnings are not.
+    log(/\b(WARNING|ERROR|FATAL|PANIC):/.test(line) ? 'warn' : 'debug', line, { source: 'postgres' });
   }
 }
 

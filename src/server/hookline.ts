@@ -7,16 +7,20 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from '../config.js';
+import { AddressPolicy } from '../delivery/address-policy.js';
 import { createHttpSender, type Sender } from '../delivery/http-sender.js';
 import { Dispatcher } from '../dispatcher/dispatcher.js';
 import { createContext } from '../graphql/context.js';
 import { createDeliveryPubSub, topics, type DeliveryChange, type WebhookHealthNotice } from '../graphql/pub-sub.js';
 import { createSchema } from '../graphql/schema.js';
 import type { Logger } from '../logger.js';
-import { defaultProjectId, openDatabase, type Database } from '../persistence/database.js';
+import { bearerToken, sameSecret } from '../domain/api-keys.js';
+import { UnauthenticatedError } from '../domain/errors.js';
+import { openDatabase, type Database } from '../persistence/database.js';
+import { AccessService } from '../services/access-service.js';
 import { NotificationListener } from '../persistence/notification-listener.js';
 import { releaseExpiredLeases } from '../persistence/sql/hand-back-deliveries.js';
-import { deliveryChangedChannel, wakeUpChannel, webhookHealthChannel } from '../persistence/sql/notification-channels.js';
+import { apiKeyRevokedChannel, deliveryChangedChannel, wakeUpChannel, webhookHealthChannel } from '../persistence/sql/notification-channels.js';
 import { RetentionSweep } from '../services/retention-sweep.js';
 import { WebhookHealthSweep } from '../services/webhook-health-sweep.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -28,6 +32,8 @@ export interface Hookline {
   port: number;
   databaseUrl: string;
   database: Database;
+  /** The key created on the very first start (no project yet), or null. Shown once. */
+  initialApiKey: string | null;
   dispatcher: Dispatcher;
   /** What the scheduler runs; tests call them directly. */
   sweeps: {
@@ -82,9 +88,11 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     listener.on(webhookHealthChannel, (payload) => pubSub.publish(topics.webhookHealthChanged, JSON.parse(payload) as WebhookHealthNotice));
 
     const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    const addressPolicy = new AddressPolicy(config.network);
     const sender: Sender = createHttpSender({
       maximumResponseBodyBytes: config.dispatcher.maximumResponseBodyBytes,
       maximumSocketsPerHost: Math.max(config.dispatcher.perWebhookConcurrency, 16),
+      addressPolicy,
     });
     const dispatcher = new Dispatcher(database.pool, sender, logger.child({ component: 'dispatcher' }), {
       workerId,
@@ -99,6 +107,9 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       // While the listener was away, wake-ups were missed: look for due work at once.
       listener.onReconnected = () => dispatcher.poke();
     }
+    // A key revoked in any process closes the subscriptions opened with it here.
+    let httpServer: RunningHttpServer | null = null;
+    listener.on(apiKeyRevokedChannel, (apiKeyId) => httpServer?.closeSubscriptionsOfKey(apiKeyId));
     await listener.start();
     cleanups.push(() => listener.stop());
 
@@ -147,13 +158,24 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       return { healthy: Object.values(checks).every((value) => value === 'ok'), checks };
     };
 
+    const access = new AccessService(database.pool);
+    const initialApiKey = await access.bootstrap(config.dataDir, logger);
+    const contextDependencies = { orm: database.orm, pool: database.pool, logger, sender, addressPolicy, access, pubSub, limits: config.limits };
     const schema = await createSchema(pubSub);
     const server: RunningHttpServer = await startHttpServer(
       {
         schema,
         logger,
         health,
-        createContext: (contextOptions) => createContext({ orm: database.orm, pool: database.pool, logger, sender, limits: config.limits, defaultProjectId }, contextOptions),
+        authenticate: async (authorization) => {
+          const token = bearerToken(authorization);
+          if (!token) throw new UnauthenticatedError('send an API key: Authorization: Bearer <key> (graphql-ws: connectionParams.authorization)');
+          if (config.adminToken && sameSecret(token, config.adminToken)) return { kind: 'admin' };
+          const caller = await access.authenticate(token);
+          if (!caller) throw new UnauthenticatedError('this API key is unknown or revoked');
+          return caller;
+        },
+        createContext: (caller, contextOptions) => createContext(contextDependencies, caller, contextOptions),
         maximumBodyBytes: config.limits.maximumRequestBytes,
       },
       config.port,
@@ -161,6 +183,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
     );
     // Stopped first: no new requests while the dispatcher drains.
     cleanups.push(() => server.close());
+    httpServer = server;
 
     logger.info({ url: server.url, workerId, dispatching, startupMs: Date.now() - startedAt }, 'Hookline is ready');
     let stopping: Promise<void> | null = null;
@@ -169,6 +192,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       port: server.port,
       databaseUrl,
       database,
+      initialApiKey,
       dispatcher,
       sweeps: { releaseExpiredLeases: releaseLeases, webhookHealth, retention },
       health,

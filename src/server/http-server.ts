@@ -7,7 +7,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { GraphQLError, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { UnauthenticatedError } from '../domain/errors.js';
+import type { Caller } from '../services/access-service.js';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from '../logger.js';
@@ -23,7 +25,9 @@ export interface HealthReport {
 export interface HttpServerOptions {
   schema: GraphQLSchema;
   logger: Logger;
-  createContext: (options: { subscription: boolean }) => GraphQLContext;
+  /** Who an Authorization header value stands for; throws UnauthenticatedError when no one. */
+  authenticate: (authorization: string | undefined) => Promise<Caller>;
+  createContext: (caller: Caller, options: { subscription: boolean }) => GraphQLContext;
   health: () => Promise<HealthReport>;
   maximumBodyBytes?: number;
 }
@@ -31,8 +35,13 @@ export interface HttpServerOptions {
 export interface RunningHttpServer {
   url: string;
   port: number;
+  /** Closes the subscriptions opened with this API key (it was revoked). */
+  closeSubscriptionsOfKey(apiKeyId: string): void;
   close(): Promise<void>;
 }
+
+/** graphql-ws close code for a connection whose key stopped working. */
+export const revokedKeyCloseCode = 4401;
 
 const graphqlPath = '/graphql';
 
@@ -62,12 +71,26 @@ export async function startHttpServer(options: HttpServerOptions, port: number, 
 
   const armor = createArmor();
   const webSocketServer = new WebSocketServer({ server: httpServer, path: graphqlPath, maxPayload: maximumBodyBytes });
-  const subscriptionServer = useServer(
+  const callers = new WeakMap<object, Caller>();
+  const subscriptionServer = useServer<Record<string, unknown> | undefined, { caller?: Caller }>(
     {
       schema: options.schema,
+      // A connection carries its key in connectionParams.authorization; a refusal closes it (4403).
+      onConnect: async (context) => {
+        const authorization = context.connectionParams?.['authorization'];
+        try {
+          const caller = await options.authenticate(typeof authorization === 'string' ? authorization : undefined);
+          context.extra.caller = caller;
+          callers.set(context.extra.socket, caller);
+          return true;
+        } catch (error) {
+          if (!(error instanceof UnauthenticatedError)) logger.error({ err: error }, 'authenticating a WebSocket connection failed');
+          return false;
+        }
+      },
       // Subscriptions meet the same operation limits as HTTP requests.
       validate: (schema, document, rules) => validate(schema, document, [...(rules ?? specifiedRules), ...armor.validationRules]),
-      context: () => options.createContext({ subscription: true }),
+      context: (context) => options.createContext(context.extra.caller!, { subscription: true }),
       onNext: (_context, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) } : undefined,
       onError: (_context, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON(), error)),
@@ -141,7 +164,16 @@ export async function startHttpServer(options: HttpServerOptions, port: number, 
     }
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
-      context: async () => options.createContext({ subscription: false }),
+      context: async () => {
+        try {
+          return options.createContext(await options.authenticate(headers.get('authorization')), { subscription: false });
+        } catch (error) {
+          if (error instanceof UnauthenticatedError) {
+            throw new GraphQLError(error.message, { extensions: { code: error.code, http: { status: 401 } } });
+          }
+          throw error;
+        }
+      },
     });
     for (const [name, value] of result.headers) response.setHeader(name, value);
     response.statusCode = result.status ?? 200;
@@ -165,6 +197,12 @@ export async function startHttpServer(options: HttpServerOptions, port: number, 
   return {
     port: address.port,
     url: `http://${displayHost}:${address.port}${graphqlPath}`,
+    closeSubscriptionsOfKey(apiKeyId) {
+      for (const socket of webSocketServer.clients) {
+        const caller = callers.get(socket);
+        if (caller?.kind === 'project' && caller.apiKeyId === apiKeyId) socket.close(revokedKeyCloseCode, 'API key revoked');
+      }
+    },
     async close() {
       // Apollo's drain plugin stops the HTTP server and disposes the subscription server.
       for (const client of webSocketServer.clients) client.close(1001, 'server shutting down');

@@ -37,9 +37,7 @@ export interface AttemptFilter {
   startedBefore?: Date | null;
 }
 
-function checkId(value: string | null | undefined, field: string): void {
-  if (value && !isUuid(value)) throw new ValidationError(`${field} is not a valid id`, { field });
-}
+const ownedTables = { Webhook: 'webhook', Event: 'event', Delivery: 'delivery' } as const;
 
 function timeRange(after: Date | null | undefined, before: Date | null | undefined): Record<string, Date> | undefined {
   if (!after && !before) return undefined;
@@ -52,6 +50,16 @@ function timeRange(after: Date | null | undefined, before: Date | null | undefin
 export class DeliveryService {
   constructor(private readonly em: EntityManager, private readonly projectId: string) {}
 
+  /**
+   * An id a filter names must be this project's: another project's (or an unknown) id is
+   * NOT_FOUND, exactly as when it is asked for directly, so ids never leak across projects.
+   */
+  private async assertOwned(kind: keyof typeof ownedTables, id: string | null | undefined): Promise<void> {
+    if (!id) return;
+    const rows = isUuid(id) ? await this.em.getConnection().execute(`select 1 from ${ownedTables[kind]} where id = ? and project_id = ?`, [id, this.projectId]) : [];
+    if (rows.length === 0) throw new NotFoundError(kind, id);
+  }
+
   async findEvent(id: string): Promise<EventEntity | null> {
     return isUuid(id) ? this.em.findOne(Event, { id, projectId: this.projectId }) : null;
   }
@@ -62,8 +70,8 @@ export class DeliveryService {
 
   async list(filter: DeliveryFilter = {}, request: PageRequest = {}): Promise<Page<DeliveryEntity>> {
     const size = pageSize(request.first);
-    checkId(filter.webhookId, 'filter.webhookId');
-    checkId(filter.eventId, 'filter.eventId');
+    await this.assertOwned('Webhook', filter.webhookId);
+    await this.assertOwned('Event', filter.eventId);
     const where: Record<string, unknown> = { projectId: this.projectId };
     if (filter.webhookId) where['webhookId'] = filter.webhookId;
     if (filter.eventId) where['eventId'] = filter.eventId;
@@ -79,9 +87,9 @@ export class DeliveryService {
 
   async listAttempts(filter: AttemptFilter = {}, request: PageRequest = {}): Promise<Page<AttemptEntity>> {
     const size = pageSize(request.first);
-    checkId(filter.deliveryId, 'filter.deliveryId');
-    checkId(filter.webhookId, 'filter.webhookId');
-    checkId(filter.eventId, 'filter.eventId');
+    await this.assertOwned('Delivery', filter.deliveryId);
+    await this.assertOwned('Webhook', filter.webhookId);
+    await this.assertOwned('Event', filter.eventId);
     const where: Record<string, unknown> = { projectId: this.projectId };
     if (filter.deliveryId) where['deliveryId'] = filter.deliveryId;
     if (filter.webhookId) where['webhookId'] = filter.webhookId;
@@ -99,7 +107,7 @@ export class DeliveryService {
    * Works in batches of a thousand rows, each its own short statement.
    */
   async replay(filter: ReplayFilter): Promise<number> {
-    checkId(filter.webhookId, 'filter.webhookId');
+    await this.assertOwned('Webhook', filter.webhookId);
     const statuses = filter.statuses?.length ? filter.statuses : [DeliveryStatus.FAILED];
     const refused = statuses.filter((status) => !replayableStatuses.includes(status));
     if (refused.length) {

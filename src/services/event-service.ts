@@ -3,6 +3,7 @@
  * event's callback URL) are stored in one transaction, which wakes the dispatchers at commit.
  */
 import type pg from 'pg';
+import type { AddressPolicy } from '../delivery/address-policy.js';
 import { v7 as uuidv7 } from 'uuid';
 import { ValidationError } from '../domain/errors.js';
 import { checkEventInput, defaultMaximumDataBytes, maximumEventsPerBatch, type CheckedEventInput, type PublishEventInput } from '../domain/event-input.js';
@@ -62,6 +63,7 @@ export class EventService {
     private readonly pool: pg.Pool,
     private readonly projectId: string,
     private readonly maximumDataBytes: number = defaultMaximumDataBytes,
+    private readonly addressPolicy?: AddressPolicy,
   ) {}
 
   async publish(input: PublishEventInput): Promise<StoredEvent> {
@@ -76,6 +78,11 @@ export class EventService {
     }
     const checked = inputs.map((input, index) => checkEventInput(input, inputs.length === 1 ? 'input' : `inputs[${index}]`, this.maximumDataBytes));
     if (checked.length === 0) return [];
+    if (this.addressPolicy) {
+      for (const [index, event] of checked.entries()) {
+        if (event.callbackUrl) await this.addressPolicy.assertAllowedUrl(event.callbackUrl, checked.length === 1 ? 'input.callbackUrl' : `inputs[${index}].callbackUrl`);
+      }
+    }
 
     // A key repeated inside one batch is one event, like a key repeated across calls.
     const firstWithKey = new Map<string, CheckedEventInput & { id: string }>();

@@ -2,6 +2,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { v7 as uuidv7 } from 'uuid';
 import { NotFoundError } from '../domain/errors.js';
+import type { AddressPolicy } from '../delivery/address-policy.js';
 import { generateSecret } from '../domain/signing.js';
 import { applyWebhookPatch, normalizeWebhookSettings, type WebhookSettings, type WebhookSettingsInput, type WebhookSettingsPatch } from '../domain/webhook-settings.js';
 import { Webhook, type WebhookEntity } from '../persistence/entities.js';
@@ -17,7 +18,11 @@ export function settingsOf(webhook: WebhookEntity): WebhookSettings {
 }
 
 export class WebhookService {
-  constructor(private readonly em: EntityManager, private readonly projectId: string) {}
+  constructor(
+    private readonly em: EntityManager,
+    private readonly projectId: string,
+    private readonly addressPolicy: AddressPolicy,
+  ) {}
 
   async find(id: string): Promise<WebhookEntity | null> {
     if (!isUuid(id)) return null;
@@ -40,6 +45,7 @@ export class WebhookService {
 
   async create(input: WebhookSettingsInput): Promise<WebhookEntity> {
     const settings = normalizeWebhookSettings(input);
+    await this.addressPolicy.assertAllowedUrl(settings.url, 'url');
     const webhook = this.em.create(Webhook, { id: uuidv7(), projectId: this.projectId, ...settings, secret: generateSecret(), previousSecret: null, previousSecretExpiresAt: null });
     await this.em.flush();
     return webhook;
@@ -48,6 +54,7 @@ export class WebhookService {
   async update(id: string, patch: WebhookSettingsPatch): Promise<WebhookEntity> {
     const webhook = await this.get(id);
     const settings = applyWebhookPatch(settingsOf(webhook), patch);
+    if (settings.url !== webhook.url) await this.addressPolicy.assertAllowedUrl(settings.url, 'url');
     const wasActive = webhook.active;
     return this.em.transactional(async (em) => {
       em.assign(webhook, settings);

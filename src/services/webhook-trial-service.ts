@@ -4,6 +4,7 @@
  * for a saved webhook or for settings not saved yet ("test before saving").
  */
 import { v7 as uuidv7 } from 'uuid';
+import type { AddressPolicy } from '../delivery/address-policy.js';
 import type { Sender } from '../delivery/http-sender.js';
 import { ValidationError } from '../domain/errors.js';
 import { findCatalogEventType } from '../domain/event-catalog.js';
@@ -44,7 +45,11 @@ export interface TrialResult {
 }
 
 export class WebhookTrialService {
-  constructor(private readonly webhooks: WebhookService, private readonly sender: Sender) {}
+  constructor(
+    private readonly webhooks: WebhookService,
+    private readonly sender: Sender,
+    private readonly addressPolicy: AddressPolicy,
+  ) {}
 
   private async settingsAndSecret(input: WebhookTrialInput): Promise<{ settings: WebhookSettings; secret: string; saved: boolean }> {
     if (input.webhookId && input.webhook) throw new ValidationError('give webhookId or webhook, not both', { field: 'webhookId' });
@@ -52,7 +57,11 @@ export class WebhookTrialService {
       const webhook = await this.webhooks.get(input.webhookId);
       return { settings: webhook, secret: webhook.secret, saved: true };
     }
-    if (input.webhook) return { settings: normalizeWebhookSettings(input.webhook), secret: generateSecret(), saved: false };
+    if (input.webhook) {
+      const settings = normalizeWebhookSettings(input.webhook);
+      await this.addressPolicy.assertAllowedUrl(settings.url, 'webhook.url');
+      return { settings, secret: generateSecret(), saved: false };
+    }
     throw new ValidationError('give a saved webhook\'s webhookId or unsaved webhook settings', { field: 'webhookId' });
   }
 

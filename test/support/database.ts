@@ -1,10 +1,18 @@
 /** A fresh database per test file, cloned from the migrated template (fast: no migrations). */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { v7 as uuidv7 } from 'uuid';
+import { generateApiKey } from '../../src/domain/api-keys.js';
+
+/** The API key of each test database's project, by database URL (startTestApp looks it up). */
+export const apiKeysByDatabaseUrl = new Map<string, string>();
 
 export interface TestDatabase {
   url: string;
   name: string;
+  /** The project every test database starts with, and an API key for it. */
+  projectId: string;
+  apiKey: string;
   /** A pool for assertions on stored rows. */
   pool: pg.Pool;
   drop(): Promise<void>;
@@ -31,9 +39,16 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   url.pathname = `/${name}`;
   const pool = new pg.Pool({ connectionString: url.toString(), max: 3 });
   pool.on('error', () => undefined);
+  const projectId = uuidv7();
+  const key = generateApiKey();
+  await pool.query(`insert into project (id, name) values ($1, 'test')`, [projectId]);
+  await pool.query(`insert into api_key (id, project_id, name, prefix, key_hash) values ($1, $2, 'test', $3, $4)`, [uuidv7(), projectId, key.prefix, key.hash]);
+  apiKeysByDatabaseUrl.set(url.toString(), key.key);
   return {
     url: url.toString(),
     name,
+    projectId,
+    apiKey: key.key,
     pool,
     async drop() {
       await pool.end();

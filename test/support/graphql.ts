@@ -7,10 +7,30 @@ export interface GraphQLResult<T = any> {
   errors?: { message: string; extensions?: { code?: string; [key: string]: unknown }; path?: string[] }[];
 }
 
-export async function graphql<T = any>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResult<T>> {
+/**
+ * The API key each server URL is called with. startTestApp registers its app; a test that
+ * starts a server process registers it with registerApiKey.
+ */
+const apiKeysByUrl = new Map<string, string>();
+
+export function registerApiKey(url: string, apiKey: string): void {
+  apiKeysByUrl.set(url, apiKey);
+}
+
+export function apiKeyFor(url: string): string | undefined {
+  return apiKeysByUrl.get(url);
+}
+
+export async function graphql<T = any>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  options: { apiKey?: string | null } = {},
+): Promise<GraphQLResult<T>> {
+  const apiKey = options.apiKey === undefined ? apiKeysByUrl.get(url) : options.apiKey;
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
     body: JSON.stringify({ query, variables }),
   });
   return (await response.json()) as GraphQLResult<T>;
@@ -23,8 +43,15 @@ export async function graphqlData<T = any>(url: string, query: string, variables
   return result.data!;
 }
 
-export function webSocketClient(httpUrl: string): Client {
-  return createClient({ url: httpUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+export function webSocketClient(httpUrl: string, options: { apiKey?: string | null } = {}): Client {
+  const apiKey = options.apiKey === undefined ? apiKeysByUrl.get(httpUrl) : options.apiKey;
+  return createClient({
+    url: httpUrl.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: true,
+    connectionParams: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+  });
 }
 
 /** Subscribes and collects what arrives; `ready` resolves once the server has registered the subscription. */

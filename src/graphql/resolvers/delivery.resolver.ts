@@ -1,4 +1,5 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { filter, pipe } from '@graphql-yoga/subscription';
 import { eventTypeMatches } from '../../domain/event-matching.js';
 import type { GraphQLContext } from '../context.js';
 import { toAttemptObject, toConnection, toDeliveryObject, toEventObject, toWebhookObject } from '../mappers.js';
@@ -50,12 +51,18 @@ export class DeliveryResolver {
   }
 
   @Subscription(() => DeliveryObject, {
-    topics: topics.deliveryUpdated,
     description: 'Every status change of the deliveries wanted: PENDING, SENDING, RETRYING, SUCCEEDED, FAILED, CANCELLED',
-    filter: ({ payload, args, context }: { payload: DeliveryChange; args: { webhookId?: string | null; eventType?: string | null }; context: GraphQLContext }) =>
-      payload.projectId === context.projectId &&
-      (!args.webhookId || payload.webhookId === args.webhookId) &&
-      (!args.eventType || eventTypeMatches(args.eventType, payload.eventType)),
+    subscribe: async ({ args, context }) => {
+      const { webhookId, eventType } = args as { webhookId?: string | null; eventType?: string | null };
+      const scope = context as GraphQLContext;
+      // A webhook of another project (or none) is NOT_FOUND, as in every other operation.
+      if (webhookId) await scope.webhooks.get(webhookId);
+      const projectId = scope.projectId;
+      return pipe(
+        scope.pubSub.subscribe(topics.deliveryUpdated),
+        filter((change: DeliveryChange) => change.projectId === projectId && (!webhookId || change.webhookId === webhookId) && (!eventType || eventTypeMatches(eventType, change.eventType))),
+      );
+    },
   })
   deliveryUpdated(
     @Root() change: DeliveryChange,

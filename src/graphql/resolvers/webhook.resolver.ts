@@ -1,4 +1,5 @@
 import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { filter, pipe } from '@graphql-yoga/subscription';
 import type { AttemptStatistics as AttemptCounts } from '../../persistence/sql/webhook-attempt-statistics.js';
 import { topics, type WebhookHealthNotice } from '../pub-sub.js';
 import { AttemptStatistics, WebhookHealth, WebhookHealthChange } from '../types/webhook-health.type.js';
@@ -77,10 +78,17 @@ export class WebhookResolver {
   }
 
   @Subscription(() => WebhookHealthChange, {
-    topics: topics.webhookHealthChanged,
     description: 'A webhook was reported failing, was disabled after failing too long, or recovered',
-    filter: ({ payload, args, context }: { payload: WebhookHealthNotice; args: { webhookId?: string | null }; context: GraphQLContext }) =>
-      payload.projectId === context.projectId && (!args.webhookId || payload.webhookId === args.webhookId),
+    subscribe: async ({ args, context }) => {
+      const { webhookId } = args as { webhookId?: string | null };
+      const scope = context as GraphQLContext;
+      if (webhookId) await scope.webhooks.get(webhookId);
+      const projectId = scope.projectId;
+      return pipe(
+        scope.pubSub.subscribe(topics.webhookHealthChanged),
+        filter((notice: WebhookHealthNotice) => notice.projectId === projectId && (!webhookId || notice.webhookId === webhookId)),
+      );
+    },
   })
   async webhookHealthChanged(
     @Root() notice: WebhookHealthNotice,
