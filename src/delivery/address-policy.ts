@@ -6,7 +6,8 @@
  * ("1") or some (a list of CIDRs), for development and tests.
  *
  * URLs are checked when saved (their host's current addresses) and again at send time, by
- * the HTTP agent on the address actually connected to (DNS answers can change in between).
+ * the HTTP agents (guarded-agents.ts) on the address actually connected to (DNS answers can
+ * change in between). ipaddr.js classifies the addresses.
  */
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
@@ -47,11 +48,6 @@ export class AddressPolicy {
     return this.settings.allowPrivateNetworks === true;
   }
 
-  /** The CIDRs allowed besides public addresses, for the sending agent. */
-  get allowedList(): string[] {
-    return this.settings.allowPrivateNetworks === true ? [] : [...this.settings.allowPrivateNetworks];
-  }
-
   /** null when the address may be used, or the reason it may not. */
   refusalFor(address: string): string | null {
     if (this.allowsEverything) return null;
@@ -61,6 +57,8 @@ export class AddressPolicy {
     } catch {
       return `"${address}" is not an IP address`;
     }
+    // ::ffff:10.0.0.1 is 10.0.0.1: judge (and allow) it as the IPv4 address it stands for.
+    if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
     if (this.allowedRanges.some(([range, bits]) => range.kind() === parsed.kind() && parsed.match(range, bits))) return null;
     const range = parsed.range();
     return range === 'unicast' ? null : `${address} is in a ${range} range`;

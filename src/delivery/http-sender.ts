@@ -6,8 +6,8 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { got, type Got } from 'got';
-import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
 import type { AddressPolicy } from './address-policy.js';
+import { AddressNotAllowedError, GuardedHttpAgent, GuardedHttpsAgent } from './guarded-agents.js';
 import type { OutgoingRequest } from '../domain/request-builder.js';
 
 export type SendOutcome =
@@ -50,12 +50,7 @@ function describeError(error: unknown, timeoutMs: number): { error: string; code
   if (code === 'ENOTFOUND') return { error: 'host not found', code };
   if (code === 'ECONNRESET') return { error: 'connection reset by the receiver', code };
   const message = error instanceof Error ? error.message : String(error);
-  // request-filtering-agent refuses private and reserved addresses at connection time.
-  const refused = /DNS lookup (\S+?)\(family:[^,]*, host:([^)]*)\) is not allowed/.exec(message);
-  if (refused) {
-    const host = refused[2] && refused[2] !== 'undefined' ? `${refused[2]} (${refused[1]})` : refused[1];
-    return { error: `destination ${host} is a private or reserved address: not sent (see HOOKLINE_ALLOW_PRIVATE_NETWORKS)`, code: 'ADDRESS_NOT_ALLOWED' };
-  }
+  if (code === 'ADDRESS_NOT_ALLOWED' || error instanceof AddressNotAllowedError) return { error: message, code: 'ADDRESS_NOT_ALLOWED' };
   return { error: message, code };
 }
 
@@ -65,10 +60,8 @@ export function createHttpSender(options: SenderOptions): Sender {
     maxSockets: options.maximumSocketsPerHost,
     maxFreeSockets: options.maximumSocketsPerHost,
     scheduling: 'lifo' as const,
-    allowPrivateIPAddress: options.addressPolicy.allowsEverything,
-    allowIPAddressList: options.addressPolicy.allowedList,
   };
-  const agent = { http: new RequestFilteringHttpAgent(agentOptions), https: new RequestFilteringHttpsAgent(agentOptions) };
+  const agent = { http: new GuardedHttpAgent(options.addressPolicy, agentOptions), https: new GuardedHttpsAgent(options.addressPolicy, agentOptions) };
   const client: Got = got.extend({
     agent,
     retry: { limit: 0 },

@@ -35,7 +35,8 @@ export function checkEventInput(input: PublishEventInput, field = 'input', maxim
   const type = (input.type ?? '').trim();
   if (!type) throw new ValidationError(`${field}.type must not be empty`, { field: `${field}.type` });
   if (type.length > 200 || !eventTypePattern.test(type)) {
-    throw new ValidationError(`${field}.type "${type}" must be letters, digits, "_", "-", ":" and dots, at most 200 characters`, { field: `${field}.type` });
+    const shown = type.length > 60 ? `${type.slice(0, 60)}… (${type.length} characters)` : type;
+    throw new ValidationError(`${field}.type "${shown}" must be letters, digits, "_", "-", ":" and dots, at most 200 characters`, { field: `${field}.type` });
   }
   const channel = input.channel?.trim().toLowerCase() || null;
   if (channel !== null && (channel.length > 50 || !channelPattern.test(channel))) {

@@ -55,7 +55,7 @@ function createProjectScope(dependencies: ContextDependencies, projectId: string
     webhooks,
     events: new EventService(dependencies.pool, projectId, dependencies.limits.maximumEventDataBytes, dependencies.addressPolicy),
     deliveries: new DeliveryService(em, projectId),
-    trials: new WebhookTrialService(webhooks, dependencies.sender, dependencies.addressPolicy),
+    trials: new WebhookTrialService(webhooks, dependencies.sender, dependencies.addressPolicy, dependencies.limits.maximumEventDataBytes),
     loaders: createLoaders(em, dependencies.pool, projectId, { cache: !options.subscription }),
   };
 }
@@ -68,28 +68,21 @@ export function createContext(dependencies: ContextDependencies, caller: Caller,
     }
     return (scope ??= createProjectScope(dependencies, caller.projectId, options));
   };
-  return {
+  // Apollo Server copies the context before each operation (Object.assign, which calls every
+  // own getter): the project-scoped getters live on a prototype instead, so they stay lazy (the
+  // admin token's createProject never touches them) and the copy shares this one scope.
+  const projectScoped = Object.create(Object.prototype, {
+    projectId: { get: () => project().projectId },
+    webhooks: { get: () => project().webhooks },
+    events: { get: () => project().events },
+    deliveries: { get: () => project().deliveries },
+    trials: { get: () => project().trials },
+    loaders: { get: () => project().loaders },
+  }) as ProjectScope;
+  return Object.assign(Object.create(projectScoped) as GraphQLContext, {
     caller,
     access: dependencies.access,
     pubSub: dependencies.pubSub,
     logger: dependencies.logger,
-    get projectId() {
-      return project().projectId;
-    },
-    get webhooks() {
-      return project().webhooks;
-    },
-    get events() {
-      return project().events;
-    },
-    get deliveries() {
-      return project().deliveries;
-    },
-    get trials() {
-      return project().trials;
-    },
-    get loaders() {
-      return project().loaders;
-    },
-  };
+  });
 }

@@ -9,7 +9,8 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 export const operationLimits = {
   // The deepest useful query (deliveries → edges → node → event → deliveries → attempts → field) is 7.
   maxDepth: 10,
-  maxCost: 5000,
+  // One full page (500 deliveries with their event, webhook and attempts) costs about 49,000.
+  maxCost: 60_000,
   maxAliases: 15,
   maxDirectives: 50,
   maxTokens: 5000,

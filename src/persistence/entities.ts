@@ -5,7 +5,8 @@
  */
 import { EntitySchema, OptionalProps } from '@mikro-orm/core';
 import type { DeliveryStatus } from '../domain/delivery-status.js';
-import type { BodyFormat, HttpMethod, KeyValue, WebhookAuth } from '../domain/webhook-config.js';
+import type { BodyFormat, KeyValue } from '../domain/webhook-config.js';
+import type { WebhookSettings } from '../domain/webhook-settings.js';
 
 export interface ProjectEntity {
   [OptionalProps]?: 'createdAt';
@@ -14,7 +15,8 @@ export interface ProjectEntity {
   createdAt: Date;
 }
 
-export interface WebhookEntity {
+/** A webhook row: its settings (as the domain checks them), signing secrets and health. */
+export interface WebhookEntity extends WebhookSettings {
   [OptionalProps]?:
     | 'createdAt'
     | 'updatedAt'
@@ -30,25 +32,9 @@ export interface WebhookEntity {
     | 'disabledReason';
   id: string;
   projectId: string;
-  name: string;
-  url: string;
-  method: HttpMethod;
-  eventTypes: string[];
-  channels: string[];
-  statuses: string[];
-  queryParams: KeyValue[];
-  headers: KeyValue[];
-  auth: WebhookAuth;
-  bodyFormat: BodyFormat;
-  bodyFields: KeyValue[] | null;
-  timeoutMs: number;
-  retryScheduleSeconds: number[] | null;
-  active: boolean;
   secret: string;
   previousSecret: string | null;
   previousSecretExpiresAt: Date | null;
-  /** A path into the event (data.messageId): deliveries with the same value go one after another. */
-  orderingKey: string | null;
   consecutiveFailures: number;
   /** The first failure since the last success, while failing. */
   failingSince: Date | null;

@@ -88,8 +88,11 @@ export async function startHttpServer(options: HttpServerOptions, port: number, 
           return false;
         }
       },
-      // Subscriptions meet the same operation limits as HTTP requests.
-      validate: (schema, document, rules) => validate(schema, document, [...(rules ?? specifiedRules), ...armor.validationRules]),
+      // Subscriptions meet the same operation limits as HTTP requests, refused with the same code.
+      validate: (schema, document, rules) =>
+        validate(schema, document, [...(rules ?? specifiedRules), ...armor.validationRules]).map(
+          (error) => new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, originalError: error.originalError, extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }),
+        ),
       context: (context) => options.createContext(context.extra.caller!, { subscription: true }),
       onNext: (_context, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) } : undefined,

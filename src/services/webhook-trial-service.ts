@@ -49,6 +49,7 @@ export class WebhookTrialService {
     private readonly webhooks: WebhookService,
     private readonly sender: Sender,
     private readonly addressPolicy: AddressPolicy,
+    private readonly maximumDataBytes: number,
   ) {}
 
   private async settingsAndSecret(input: WebhookTrialInput): Promise<{ settings: WebhookSettings; secret: string; saved: boolean }> {
@@ -72,7 +73,7 @@ export class WebhookTrialService {
     if (data === undefined) {
       throw new ValidationError(`"${input.eventType}" is not in the event catalog, so give data for it`, { field: 'data' });
     }
-    const event = checkEventInput({ type: input.eventType, channel: input.channel ?? catalogType?.channels[0] ?? null, data }, 'input');
+    const event = checkEventInput({ type: input.eventType, channel: input.channel ?? catalogType?.channels[0] ?? null, data }, 'input', this.maximumDataBytes);
     const now = new Date();
     const messageId = `test_${uuidv7()}`;
     const envelope: EventEnvelope = { id: messageId, type: event.type, channel: event.channel, createdAt: now.toISOString(), data: event.data };

@@ -1,6 +1,7 @@
 import type { Queryable } from '../database-pool.js';
 import { notifyDeliveryChanged } from './notification-channels.js';
-import type { BodyFormat, HttpMethod, KeyValue, WebhookAuth } from '../../domain/webhook-config.js';
+import type { RequestShape } from '../../domain/webhook-config.js';
+import type { EventEntity, WebhookEntity } from '../entities.js';
 import type { DeliveryStatus } from '../../domain/delivery-status.js';
 
 export interface ClaimedDelivery {
@@ -15,23 +16,12 @@ export interface ClaimedDelivery {
   createdAt: Date;
   /** Set for a webhook with an ordering key: its finish may make the next delivery of the key due. */
   orderingKey: string | null;
-  event: { id: string; type: string; channel: string | null; data: Record<string, unknown>; createdAt: Date; callbackUrl: string | null; callbackSecret: string | null; callbackBodyFormat: BodyFormat | null; callbackBodyFields: KeyValue[] | null };
-  webhook: {
-    url: string;
-    method: HttpMethod;
-    queryParams: KeyValue[];
-    headers: KeyValue[];
-    auth: WebhookAuth;
-    bodyFormat: BodyFormat;
-    bodyFields: KeyValue[] | null;
-    timeoutMs: number;
-    retryScheduleSeconds: number[] | null;
-    active: boolean;
-    secret: string;
-    previousSecret: string | null;
-    previousSecretExpiresAt: Date | null;
-    updatedAt: Date;
-  } | null;
+  event: Pick<EventEntity, 'id' | 'type' | 'channel' | 'data' | 'createdAt' | 'callbackUrl' | 'callbackSecret' | 'callbackBodyFormat' | 'callbackBodyFields'>;
+  /** The webhook's request shape and signing secrets; null for a callback URL delivery (or a deleted webhook). */
+  webhook:
+    | (RequestShape &
+        Pick<WebhookEntity, 'timeoutMs' | 'retryScheduleSeconds' | 'active' | 'secret' | 'previousSecret' | 'previousSecretExpiresAt' | 'updatedAt'>)
+    | null;
 }
 
 export interface ClaimRequest {
