@@ -13,7 +13,10 @@ export interface BenchOptions {
   /** The latency phase: events per second, for this many seconds. */
   rate: number;
   durationSeconds: number;
-  /** Requests in flight for the baseline and the limit script: Hookline's default HOOKLINE_CONCURRENCY. */
+  /**
+   * Requests in flight for the baseline and the limit script: what Hookline has with its defaults
+   * for the benchmark's two webhooks (2 × HOOKLINE_PER_WEBHOOK_CONCURRENCY 32, under HOOKLINE_CONCURRENCY 128).
+   */
   concurrency: number;
   receiverDelayMs: number;
   receiverFailureRate: number;

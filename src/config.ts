@@ -69,8 +69,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     adminToken: env['HOOKLINE_ADMIN_TOKEN'] || null,
     network: Object.freeze({ allowPrivateNetworks: parseAllowPrivateNetworks(env['HOOKLINE_ALLOW_PRIVATE_NETWORKS']) }),
     dispatcher: Object.freeze({
-      concurrency: integer(env, 'HOOKLINE_CONCURRENCY', 64, 1),
-      perWebhookConcurrency: integer(env, 'HOOKLINE_PER_WEBHOOK_CONCURRENCY', 8, 1),
+      concurrency: integer(env, 'HOOKLINE_CONCURRENCY', 128, 1),
+      perWebhookConcurrency: integer(env, 'HOOKLINE_PER_WEBHOOK_CONCURRENCY', 32, 1),
       leaseMarginMs: integer(env, 'HOOKLINE_LEASE_MARGIN_MS', 30_000, 1000),
       shutdownGraceMs: integer(env, 'HOOKLINE_SHUTDOWN_GRACE_MS', 10_000, 0),
       maximumResponseBodyBytes: integer(env, 'HOOKLINE_MAX_RESPONSE_BODY_BYTES', 64 * 1024, 0),

@@ -33,9 +33,14 @@ interface InFlight {
 }
 
 const maximumClaimBatch = 200;
+/** How long finished sends may wait to share one claim, while other sends are in flight. */
+const claimCoalescingMs = 5;
 
 export class Dispatcher {
+  /** Deliveries whose request is out: they hold a concurrency slot. */
   private readonly inFlight = new Map<string, InFlight>();
+  /** Every claimed delivery not yet recorded (or handed back): sends out and outcomes being written. */
+  private readonly unfinished = new Set<Promise<void>>();
   private readonly inFlightByGroup = new Map<string, number>();
   private readonly writer: OutcomeWriter;
   private readonly now: () => Date;
@@ -45,6 +50,7 @@ export class Dispatcher {
   private loop: Promise<void> | null = null;
   /** Set when the last claim found work: a finished send may then make room for more. */
   private workMayRemain = false;
+  private lastClaimAt = 0;
   /** Wake-ups for retries due soon, so a short retry does not wait for the next tick. */
   private readonly retryTimers = new Set<NodeJS.Timeout>();
 
@@ -82,16 +88,24 @@ export class Dispatcher {
 
   /** Resolves when nothing is in flight (tests and shutdown). */
   async whenIdle(): Promise<void> {
-    while (this.loop || this.inFlight.size > 0) {
+    while (this.loop || this.unfinished.size > 0) {
       if (this.loop) await this.loop;
-      await Promise.allSettled([...this.inFlight.values()].map((entry) => entry.done));
+      await Promise.allSettled([...this.unfinished]);
     }
     await this.writer.flush();
   }
 
   private async claimWhileWanted(): Promise<void> {
     while (this.wanted && !this.stopping) {
+      // Under load, sends finish one by one; a claim per finished send would be a statement per
+      // delivery. While sends are in flight, finishes within a few milliseconds share one claim.
+      // An idle dispatcher claims at once, so a quiet system adds no delay.
+      const sinceLastClaimMs = Date.now() - this.lastClaimAt;
+      if (this.inFlight.size > 0 && sinceLastClaimMs < claimCoalescingMs) {
+        await new Promise((resolve) => setTimeout(resolve, claimCoalescingMs - sinceLastClaimMs));
+      }
       this.wanted = false;
+      this.lastClaimAt = Date.now();
       try {
         await this.claimAndStart();
       } catch (error) {
@@ -104,7 +118,9 @@ export class Dispatcher {
 
   private async claimAndStart(): Promise<number> {
     if (this.stopping) return 0;
-    const free = this.options.concurrency - this.inFlight.size;
+    // Sends out, and outcomes waiting to be written, are both bounded, so a slow database holds
+    // the dispatcher back instead of letting outcomes pile up in memory.
+    const free = Math.min(this.options.concurrency - this.inFlight.size, 2 * this.options.concurrency - this.unfinished.size);
     if (free <= 0) {
       this.workMayRemain = true;
       return 0;
@@ -123,25 +139,40 @@ export class Dispatcher {
     return claimed.length;
   }
 
+  /**
+   * A delivery holds its concurrency slot while its request is out, not while its attempt is
+   * being written: the writer batches outcomes, and a slot waiting on it would idle. The
+   * delivery stays claimed (SENDING) until the write, so nothing else takes it meanwhile.
+   */
   private start(delivery: ClaimedDelivery): void {
     const groupKey = delivery.groupKey;
     const abort = new AbortController();
     this.inFlightByGroup.set(groupKey, (this.inFlightByGroup.get(groupKey) ?? 0) + 1);
     const entry: InFlight = { groupKey, abort, done: Promise.resolve() };
     this.inFlight.set(delivery.id, entry);
-    entry.done = this.deliver(delivery, abort.signal)
+    let slotReleased = false;
+    const releaseSlot = () => {
+      if (slotReleased) return;
+      slotReleased = true;
+      this.inFlight.delete(delivery.id);
+      const left = (this.inFlightByGroup.get(groupKey) ?? 1) - 1;
+      if (left > 0) this.inFlightByGroup.set(groupKey, left);
+      else this.inFlightByGroup.delete(groupKey);
+      if (this.workMayRemain) this.poke();
+    };
+    const done = this.deliver(delivery, abort.signal, releaseSlot)
       .catch((error) => this.logger.error({ err: error, deliveryId: delivery.id }, 'a delivery failed unexpectedly; its lease will hand it back'))
       .finally(() => {
-        this.inFlight.delete(delivery.id);
-        const left = (this.inFlightByGroup.get(groupKey) ?? 1) - 1;
-        if (left > 0) this.inFlightByGroup.set(groupKey, left);
-        else this.inFlightByGroup.delete(groupKey);
-        // An ordered delivery that is done may have made the next one of its key due.
-        if (this.workMayRemain || delivery.orderingKey !== null) this.poke();
+        releaseSlot();
+        this.unfinished.delete(done);
+        // An ordered delivery, once recorded, may have made the next one of its key due.
+        if (delivery.orderingKey !== null) this.poke();
       });
+    entry.done = done;
+    this.unfinished.add(done);
   }
 
-  private async deliver(delivery: ClaimedDelivery, signal: AbortSignal): Promise<void> {
+  private async deliver(delivery: ClaimedDelivery, signal: AbortSignal, releaseSlot: () => void): Promise<void> {
     const { workerId } = this.options;
     if (delivery.webhook && !delivery.webhook.active) {
       // Stopped after this delivery was queued: it waits, undue, until the webhook starts again.
@@ -167,6 +198,7 @@ export class Dispatcher {
       return;
     }
     const record = this.attemptRecord(delivery, prepared, outcome, startedAt);
+    releaseSlot();
     await this.writeWithRetries(record);
     if (record.nextAttemptAt) this.wakeAt(record.nextAttemptAt);
     this.logger.debug(
@@ -261,7 +293,7 @@ export class Dispatcher {
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.retryTimers.clear();
     if (this.loop) await this.loop;
-    const everything = Promise.allSettled([...this.inFlight.values()].map((entry) => entry.done));
+    const everything = Promise.allSettled([...this.unfinished]);
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'grace-over'>((resolve) => (timer = setTimeout(() => resolve('grace-over'), graceMs)));
     const result = await Promise.race([everything, graceOver]);

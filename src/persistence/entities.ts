@@ -25,8 +25,6 @@ export interface WebhookEntity extends WebhookSettings {
     | 'orderingKey'
     | 'consecutiveFailures'
     | 'failingSince'
-    | 'lastSuccessAt'
-    | 'lastFailureAt'
     | 'failingNotifiedAt'
     | 'disabledAt'
     | 'disabledReason';
@@ -38,8 +36,6 @@ export interface WebhookEntity extends WebhookSettings {
   consecutiveFailures: number;
   /** The first failure since the last success, while failing. */
   failingSince: Date | null;
-  lastSuccessAt: Date | null;
-  lastFailureAt: Date | null;
   /** When the project was told (webhook.failing) about the current failure streak. */
   failingNotifiedAt: Date | null;
   disabledAt: Date | null;
@@ -143,8 +139,6 @@ export const Webhook = new EntitySchema<WebhookEntity>({
     orderingKey: { type: 'text', nullable: true },
     consecutiveFailures: { type: 'integer', default: 0 },
     failingSince: optionalTimestamp,
-    lastSuccessAt: optionalTimestamp,
-    lastFailureAt: optionalTimestamp,
     failingNotifiedAt: optionalTimestamp,
     disabledAt: optionalTimestamp,
     disabledReason: { type: 'text', nullable: true },

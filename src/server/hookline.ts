@@ -20,7 +20,7 @@ import { openDatabase, type Database } from '../persistence/database.js';
 import { AccessService } from '../services/access-service.js';
 import { NotificationListener } from '../persistence/notification-listener.js';
 import { releaseExpiredLeases } from '../persistence/sql/hand-back-deliveries.js';
-import { apiKeyRevokedChannel, deliveryChangedChannel, wakeUpChannel, webhookHealthChannel } from '../persistence/sql/notification-channels.js';
+import { apiKeyRevokedChannel, deliveryChangedChannel, webhookHealthChannel } from '../persistence/sql/notification-channels.js';
 import { RetentionSweep } from '../services/retention-sweep.js';
 import { WebhookHealthSweep } from '../services/webhook-health-sweep.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -84,14 +84,26 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
 
     const pubSub = createDeliveryPubSub();
     const listener = new NotificationListener(databaseUrl, logger);
-    listener.on(deliveryChangedChannel, (payload) => pubSub.publish(topics.deliveryUpdated, JSON.parse(payload) as DeliveryChange));
+    const dispatching = !options.withoutDispatcher;
+    // Each notification carries up to ten changes. Subscribers get every one; a delivery that
+    // became due (queued, or made due by a retry or replay) wakes the dispatcher.
+    listener.on(deliveryChangedChannel, (payload) => {
+      let dueWork = false;
+      for (const change of JSON.parse(payload) as DeliveryChange[]) {
+        pubSub.publish(topics.deliveryUpdated, change);
+        if ((change.status === 'PENDING' || change.status === 'RETRYING') && change.nextAttemptAt !== null && Date.parse(String(change.nextAttemptAt)) <= Date.now() + 1000) {
+          dueWork = true;
+        }
+      }
+      if (dueWork && dispatching) dispatcher.poke();
+    });
     listener.on(webhookHealthChannel, (payload) => pubSub.publish(topics.webhookHealthChanged, JSON.parse(payload) as WebhookHealthNotice));
 
     const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     const addressPolicy = new AddressPolicy(config.network);
     const sender: Sender = createHttpSender({
       maximumResponseBodyBytes: config.dispatcher.maximumResponseBodyBytes,
-      maximumSocketsPerHost: Math.max(config.dispatcher.perWebhookConcurrency, 16),
+      maximumSocketsPerHost: config.dispatcher.perWebhookConcurrency,
       addressPolicy,
     });
     const dispatcher = new Dispatcher(database.pool, sender, logger.child({ component: 'dispatcher' }), {
@@ -101,9 +113,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       leaseMarginMs: config.dispatcher.leaseMarginMs,
       maximumResponseBodyBytes: config.dispatcher.maximumResponseBodyBytes,
     });
-    const dispatching = !options.withoutDispatcher;
     if (dispatching) {
-      listener.on(wakeUpChannel, () => dispatcher.poke());
       // While the listener was away, wake-ups were missed: look for due work at once.
       listener.onReconnected = () => dispatcher.poke();
     }

@@ -77,13 +77,14 @@ export class AccessService {
   async authenticate(key: string): Promise<ProjectCaller | null> {
     if (!looksLikeApiKey(key)) return null;
     // last_used_at is written at most once a minute per key, to keep requests read-only.
-    const result = await this.pool.query(
-      `with found as (select id, project_id, last_used_at from api_key where key_hash = $1 and revoked_at is null),
+    const result = await this.pool.query({
+      name: 'authenticate-api-key',
+      text: `with found as (select id, project_id, last_used_at from api_key where key_hash = $1 and revoked_at is null),
        touched as (update api_key set last_used_at = now()
                    where id = (select id from found) and (last_used_at is null or last_used_at < now() - interval '1 minute'))
        select id, project_id from found`,
-      [hashApiKey(key)],
-    );
+      values: [hashApiKey(key)],
+    });
     const row = result.rows[0];
     return row ? { kind: 'project', projectId: row.project_id, apiKeyId: row.id } : null;
   }

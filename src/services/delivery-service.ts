@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { DeliveryStatus } from '../domain/delivery-status.js';
 import { Attempt, Delivery, Event, type AttemptEntity, type DeliveryEntity, type EventEntity } from '../persistence/entities.js';
-import { notifyDeliveryChanged, wakeUpChannel } from '../persistence/sql/notification-channels.js';
+import { deliveryChangesNotification } from '../persistence/sql/notification-channels.js';
 import { decodeCursor, isUuid, pageSize, toPage, type Page, type PageRequest } from './pagination.js';
 
 export interface DeliveryFilter {
@@ -129,8 +129,9 @@ export class DeliveryService {
            update delivery d set status = case when d.attempt_count > 0 then 'RETRYING' else 'PENDING' end,
              next_attempt_at = now(), updated_at = now()
            from chosen where d.id = chosen.id
-           returning d.*)
-         select r.id, ${notifyDeliveryChanged('r')}, pg_notify('${wakeUpChannel}', '') from replayed r`,
+           returning d.*),
+         ${deliveryChangesNotification('replayed')}
+         select r.id, (select count(*) from notified) from replayed r`,
         parameters,
       );
       queued += rows.length;
@@ -146,15 +147,16 @@ export class DeliveryService {
       `with cancelled as (
          update delivery set status = 'CANCELLED', next_attempt_at = null, updated_at = now()
          where id = ? and project_id = ? and status in ('PENDING', 'RETRYING')
-         returning *)
-       select c.*, ${notifyDeliveryChanged('c')} from cancelled c`,
+         returning *),
+       ${deliveryChangesNotification('cancelled')}
+       select c.*, (select count(*) from notified) as notifications from cancelled c`,
       [id, this.projectId],
     );
     if (rows.length === 0) {
       const current = await this.em.fork().findOne(Delivery, { id });
       throw new ConflictError(`the delivery is ${current?.status ?? 'gone'}: only PENDING or RETRYING deliveries can be cancelled`, { id, status: current?.status });
     }
-    const { pg_notify: _notified, ...row } = rows[0] as Record<string, unknown>;
+    const { notifications: _notifications, ...row } = rows[0] as Record<string, unknown>;
     return this.em.fork().map(Delivery, row);
   }
 
@@ -172,13 +174,14 @@ export class DeliveryService {
          set status = case when attempt_count > 0 then 'RETRYING' else 'PENDING' end,
              next_attempt_at = now(), updated_at = now()
          where id = ? and project_id = ? and status <> 'SENDING'
-         returning *)
-       select r.*, ${notifyDeliveryChanged('r')}, pg_notify('${wakeUpChannel}', '') from retried r`,
+         returning *),
+       ${deliveryChangesNotification('retried')}
+       select r.*, (select count(*) from notified) as notifications from retried r`,
       [id, this.projectId],
     );
     if (rows.length === 0) throw new ConflictError('the delivery is being sent right now; retry it once this attempt is recorded', { id });
     // The row as the update left it: a dispatcher woken by this commit may already be moving it on.
-    const { pg_notify: _notified, ...row } = rows[0] as Record<string, unknown>;
+    const { notifications: _notifications, ...row } = rows[0] as Record<string, unknown>;
     return this.em.fork().map(Delivery, row);
   }
 }

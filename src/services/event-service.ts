@@ -1,6 +1,6 @@
 /**
  * Publishing: an event and its deliveries (one per matching active webhook, or one to the
- * event's callback URL) are stored in one transaction, which wakes the dispatchers at commit.
+ * event's callback URL) are stored in one statement, which wakes the dispatchers at commit.
  */
 import type pg from 'pg';
 import type { AddressPolicy } from '../delivery/address-policy.js';
@@ -9,40 +9,37 @@ import { ValidationError } from '../domain/errors.js';
 import { checkEventInput, defaultMaximumDataBytes, maximumEventsPerBatch, type CheckedEventInput, type PublishEventInput } from '../domain/event-input.js';
 import { webhookWantsEvent } from '../domain/event-matching.js';
 import { resolvePath, valueAsText } from '../domain/event-path.js';
-import { inTransaction, type Queryable } from '../persistence/database-pool.js';
+import type { Queryable } from '../persistence/database-pool.js';
 import {
   findEventsByIdempotencyKeys,
-  insertDeliveries,
   insertEvents,
   loadActiveWebhookFilters,
   type NewDelivery,
+  type NewEvent,
   type StoredEvent,
 } from '../persistence/sql/insert-events.js';
 
 /** The value of a webhook's ordering key for an event; null (unordered) when the path does not resolve. */
-function orderingValue(path: string | null, event: StoredEvent): string | null {
+function orderingValue(path: string | null, event: NewEvent): string | null {
   if (path === null) return null;
   const value = resolvePath({ id: event.id, type: event.type, channel: event.channel, createdAt: event.createdAt.toISOString(), data: event.data }, path);
   return value === undefined || value === null ? null : valueAsText(value);
 }
 
 /**
- * Stores events and their deliveries on a connection inside the caller's transaction, so other
- * use cases (the health sweep's operational events) publish atomically with their own changes.
- * Returns the stored event for each candidate, in order: an idempotency key seen before returns
- * the earlier event, and no deliveries are added for it.
+ * Stores events and their deliveries (one per matching active webhook, or one to the event's
+ * callback URL) in one statement; inside a caller's transaction too, so other use cases (the
+ * health sweep's operational events) publish atomically with their own changes. Returns the
+ * stored event for each candidate, in order: an idempotency key seen before returns the
+ * earlier event, and nothing new is delivered for it.
  */
-export async function storeEvents(client: Queryable, projectId: string, candidates: readonly (CheckedEventInput & { id: string })[]): Promise<StoredEvent[]> {
-  const inserted = await insertEvents(client, projectId, candidates);
-  const insertedIds = new Set(inserted.map((event) => event.id));
-  const missingKeys = candidates.filter((c) => !insertedIds.has(c.id) && c.idempotencyKey !== null).map((c) => c.idempotencyKey!);
-  const existing = await findEventsByIdempotencyKeys(client, projectId, missingKeys);
-
-  const callbackOf = new Map(candidates.map((c) => [c.id, c.callbackUrl]));
-  const webhooks = inserted.some((event) => !callbackOf.get(event.id)) ? await loadActiveWebhookFilters(client, projectId) : [];
+export async function storeEvents(db: Queryable, projectId: string, candidates: readonly (CheckedEventInput & { id: string })[]): Promise<StoredEvent[]> {
+  const createdAt = new Date();
+  const events: NewEvent[] = candidates.map((candidate) => ({ ...candidate, createdAt }));
+  const webhooks = events.some((event) => !event.callbackUrl) ? await loadActiveWebhookFilters(db, projectId) : [];
   const deliveries: NewDelivery[] = [];
-  for (const event of inserted) {
-    if (callbackOf.get(event.id)) {
+  for (const event of events) {
+    if (event.callbackUrl) {
       deliveries.push({ id: uuidv7(), eventId: event.id, webhookId: null, eventType: event.type, orderingKey: null });
       continue;
     }
@@ -51,11 +48,11 @@ export async function storeEvents(client: Queryable, projectId: string, candidat
       deliveries.push({ id: uuidv7(), eventId: event.id, webhookId: webhook.id, eventType: event.type, orderingKey: orderingValue(webhook.orderingKey, event) });
     }
   }
-  await insertDeliveries(client, projectId, deliveries);
-
-  const byCandidateId = new Map<string, StoredEvent>(inserted.map((event) => [event.id, event]));
-  const byKey = new Map(existing.map((event) => [event.idempotencyKey!, event]));
-  return candidates.map((candidate) => byCandidateId.get(candidate.id) ?? byKey.get(candidate.idempotencyKey!)!);
+  const inserted = await insertEvents(db, projectId, events, deliveries);
+  const byId = new Map<string, StoredEvent>(inserted.map((event) => [event.id, event]));
+  const missingKeys = candidates.filter((c) => !byId.has(c.id) && c.idempotencyKey !== null).map((c) => c.idempotencyKey!);
+  const byKey = new Map((await findEventsByIdempotencyKeys(db, projectId, missingKeys)).map((event) => [event.idempotencyKey!, event]));
+  return candidates.map((candidate) => byId.get(candidate.id) ?? byKey.get(candidate.idempotencyKey!)!);
 }
 
 export class EventService {
@@ -98,7 +95,7 @@ export class EventService {
       return candidate;
     });
 
-    const stored = await inTransaction(this.pool, (client) => storeEvents(client, this.projectId, candidates));
+    const stored = await storeEvents(this.pool, this.projectId, candidates);
     const storedByCandidate = new Map(candidates.map((candidate, index) => [candidate, stored[index]!]));
     return slotOf.map((candidate) => storedByCandidate.get(candidate)!);
   }

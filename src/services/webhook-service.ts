@@ -6,7 +6,7 @@ import type { AddressPolicy } from '../delivery/address-policy.js';
 import { generateSecret } from '../domain/signing.js';
 import { applyWebhookPatch, normalizeWebhookSettings, type WebhookSettings, type WebhookSettingsInput, type WebhookSettingsPatch } from '../domain/webhook-settings.js';
 import { Webhook, type WebhookEntity } from '../persistence/entities.js';
-import { notifyDeliveryChanged, wakeUpChannel } from '../persistence/sql/notification-channels.js';
+import { deliveryChangesNotification } from '../persistence/sql/notification-channels.js';
 import { isUuid, pageSize, decodeCursor, toPage, type Page, type PageRequest } from './pagination.js';
 
 /** How long the previous secret keeps signing after a rotation, so receivers can switch over. */
@@ -85,13 +85,13 @@ export class WebhookService {
       `with changed as (
          update delivery set next_attempt_at = ${nextAttemptAt}, updated_at = now()
          where webhook_id = ? and status in ('PENDING', 'RETRYING') and ${paused}
-         returning *)
-       select ${notifyDeliveryChanged('changed')} from changed`,
+         returning *),
+       ${deliveryChangesNotification('changed')}
+       select count(*) from notified`,
       [webhookId],
       'all',
       context,
     );
-    if (active) await connection.execute(`select pg_notify('${wakeUpChannel}', '')`, [], 'all', context);
   }
 
   /** Deletes the webhook; its queued deliveries are cancelled, its history stays queryable. */
@@ -102,8 +102,9 @@ export class WebhookService {
         `with cancelled as (
            update delivery set status = 'CANCELLED', next_attempt_at = null, updated_at = now()
            where webhook_id = ? and status in ('PENDING', 'RETRYING')
-           returning *)
-         select ${notifyDeliveryChanged('cancelled')} from cancelled`,
+           returning *),
+         ${deliveryChangesNotification('cancelled')}
+         select count(*) from notified`,
         [webhook.id],
         'all',
         em.getTransactionContext(),

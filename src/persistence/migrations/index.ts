@@ -2,6 +2,7 @@ import { Migration20261122000000_initial } from './Migration20261122000000_initi
 import { Migration20261122000100_callback_shape } from './Migration20261122000100_callback_shape.js';
 import { Migration20261122000200_health_ordering_retention } from './Migration20261122000200_health_ordering_retention.js';
 import { Migration20261122000300_api_keys } from './Migration20261122000300_api_keys.js';
+import { Migration20261122000400_derived_last_attempts } from './Migration20261122000400_derived_last_attempts.js';
 
 /**
  * Migrations are listed here rather than found by globbing the folder: the same list then
@@ -12,4 +13,5 @@ export const migrationsList = [
   { name: 'Migration20261122000100_callback_shape', class: Migration20261122000100_callback_shape },
   { name: 'Migration20261122000200_health_ordering_retention', class: Migration20261122000200_health_ordering_retention },
   { name: 'Migration20261122000300_api_keys', class: Migration20261122000300_api_keys },
+  { name: 'Migration20261122000400_derived_last_attempts', class: Migration20261122000400_derived_last_attempts },
 ];

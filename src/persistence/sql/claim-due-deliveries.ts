@@ -1,5 +1,5 @@
 import type { Queryable } from '../database-pool.js';
-import { notifyDeliveryChanged } from './notification-channels.js';
+import { deliveryChangesNotification } from './notification-channels.js';
 import type { RequestShape } from '../../domain/webhook-config.js';
 import type { EventEntity, WebhookEntity } from '../entities.js';
 import type { DeliveryStatus } from '../../domain/delivery-status.js';
@@ -46,20 +46,26 @@ export interface ClaimRequest {
  */
 const claimSql = `
 with candidate as (
-  select d.id, d.webhook_id, d.next_attempt_at,
-         coalesce(d.webhook_id::text, 'callback:' || substring(e.callback_url from '^[a-zA-Z]+://[^/?#]+'), '') as group_key
+  select d.id, d.webhook_id, d.next_attempt_at, grouping.group_key
   from delivery d
-  left join event e on d.webhook_id is null and e.id = d.event_id
+  -- Callback deliveries (no webhook) are grouped by their URL's host; the subquery runs for those only.
+  cross join lateral (
+    select coalesce(d.webhook_id::text,
+                    (select 'callback:' || substring(e.callback_url from '^[a-zA-Z]+://[^/?#]+') from event e where e.id = d.event_id),
+                    '') as group_key
+  ) grouping
   where d.status in ('PENDING', 'RETRYING')
     and d.next_attempt_at <= now()
-    and not (coalesce(d.webhook_id::text, 'callback:' || substring(e.callback_url from '^[a-zA-Z]+://[^/?#]+'), '') = any($3::text[]))
+    and not (grouping.group_key = any($3::text[]))
     -- An ordered delivery waits until every earlier one with its key has succeeded or failed for good.
     and (d.ordering_key is null or not exists (
       select 1 from delivery earlier
       where earlier.webhook_id = d.webhook_id and earlier.ordering_key = d.ordering_key and earlier.id < d.id
         and earlier.status in ('PENDING', 'SENDING', 'RETRYING')))
   order by d.next_attempt_at
-  limit $2 * 4
+  -- Every candidate is locked (a write to its row), so take no more than can be claimed; rows a
+  -- group has no room for are left for the next claim, which leaves the full group out.
+  limit $2
   for update of d skip locked
 ), ranked as (
   select id, webhook_id, next_attempt_at, group_key,
@@ -78,14 +84,14 @@ with candidate as (
   from chosen c left join webhook w on w.id = c.webhook_id
   where d.id = c.id
   returning d.*, c.group_key
-)
+), ${deliveryChangesNotification('claimed')}
 select c.id, c.group_key, c.project_id, c.event_id, c.webhook_id, c.status, c.attempt_count, c.created_at, c.ordering_key,
        e.type as event_type, e.channel as event_channel, e.data as event_data, e.created_at as event_created_at,
        e.callback_url, e.callback_secret, e.callback_body_format, e.callback_body_fields,
        w.url, w.method, w.query_params, w.headers, w.auth, w.body_format, w.body_fields, w.timeout_ms,
        w.retry_schedule_seconds, w.active, w.secret, w.previous_secret, w.previous_secret_expires_at,
        w.updated_at as webhook_updated_at,
-       ${notifyDeliveryChanged('c')}
+       (select count(*) from notified) as notifications
 from claimed c
 join event e on e.id = c.event_id
 left join webhook w on w.id = c.webhook_id
@@ -94,14 +100,19 @@ left join webhook w on w.id = c.webhook_id
 export async function claimDueDeliveries(db: Queryable, request: ClaimRequest): Promise<ClaimedDelivery[]> {
   if (request.limit <= 0) return [];
   const saturated = [...request.inFlightByWebhook].filter(([, count]) => count >= request.perWebhookLimit).map(([key]) => key);
-  const result = await db.query(claimSql, [
-    request.workerId,
-    request.limit,
-    saturated,
-    JSON.stringify(Object.fromEntries(request.inFlightByWebhook)),
-    request.perWebhookLimit,
-    request.leaseMarginMs,
-  ]);
+  // A named statement: planned once per connection, not on every claim.
+  const result = await db.query({
+    name: 'claim-due-deliveries',
+    text: claimSql,
+    values: [
+      request.workerId,
+      request.limit,
+      saturated,
+      JSON.stringify(Object.fromEntries(request.inFlightByWebhook)),
+      request.perWebhookLimit,
+      request.leaseMarginMs,
+    ],
+  });
   return result.rows.map((row) => ({
     id: row.id,
     groupKey: row.group_key,

@@ -1,5 +1,5 @@
 import type { Queryable } from '../database-pool.js';
-import { notifyDeliveryChanged } from './notification-channels.js';
+import { deliveryChangesNotification } from './notification-channels.js';
 
 /**
  * Deliveries go back to the queue, due now, as they were before the claim: PENDING if never
@@ -12,8 +12,8 @@ with released as (
       next_attempt_at = now(), locked_by = null, locked_until = null, updated_at = now()
   where locked_by = $1 and status = 'SENDING' and ($2::uuid[] is null or id = any($2::uuid[]))
   returning *
-)
-select r.id, ${notifyDeliveryChanged('r')} from released r
+), ${deliveryChangesNotification('released')}
+select r.id, (select count(*) from notified) from released r
 `;
 
 export async function handBackDeliveries(db: Queryable, workerId: string, deliveryIds: readonly string[] | null): Promise<number> {
@@ -40,8 +40,8 @@ with expired as (
   from expired
   where d.id = expired.id
   returning d.*
-)
-select r.id, ${notifyDeliveryChanged('r')} from released r
+), ${deliveryChangesNotification('released')}
+select r.id, (select count(*) from notified) from released r
 `;
 
 export async function releaseExpiredLeases(db: Queryable, limit = 500): Promise<number> {
@@ -61,8 +61,8 @@ with changed as (
       next_attempt_at = null, locked_by = null, locked_until = null, updated_at = now()
   where id = $1 and locked_by = $2 and status = 'SENDING'
   returning *
-)
-select c.id, ${notifyDeliveryChanged('c')} from changed c
+), ${deliveryChangesNotification('changed')}
+select c.id, (select count(*) from notified) from changed c
 `;
 
 export async function setAsideDelivery(db: Queryable, workerId: string, deliveryId: string, how: 'PAUSE' | 'CANCELLED'): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Queryable } from '../database-pool.js';
 import type { DeliveryStatus } from '../../domain/delivery-status.js';
-import { notifyDeliveryChanged, webhookHealthChannel } from './notification-channels.js';
+import { deliveryChangesNotification, webhookHealthChannel } from './notification-channels.js';
 
 export interface AttemptOutcomeRecord {
   deliveryId: string;
@@ -31,8 +31,9 @@ export interface AttemptOutcomeRecord {
  * moves if this worker still holds its claim, so a process whose lease was swept away cannot
  * overwrite the work of the one that took the delivery over.
  *
- * The same statement keeps each webhook's health: a success ends a failure streak, a failure
- * extends it (the health sweep disables webhooks whose streak lasts too long). A webhook that
+ * The same statement keeps each webhook's failure streak: a success ends it, a failure extends
+ * it (the health sweep disables webhooks whose streak lasts too long). A webhook's last success
+ * and failure are read from its attempts, so a healthy webhook's row is not written here. A webhook that
  * had been reported failing and now succeeds is announced as recovered over NOTIFY.
  */
 const recordSql = `
@@ -57,21 +58,19 @@ with outcome as (
   from outcome o
   where d.id = o.delivery_id and d.locked_by = $2 and d.status = 'SENDING'
   returning d.*
-), by_webhook as (
+), ${deliveryChangesNotification('updated')}, by_webhook as (
   -- Per webhook: the batch's last success, and the failures after it (all of them without one),
   -- which start or extend the streak. Failures before a success in the same batch are over.
-  select o.webhook_id,
-         max(o.started_at) filter (where o.success) as last_success_at,
-         max(o.started_at) filter (where not o.success) as last_failure_at
+  select o.webhook_id, max(o.started_at) filter (where o.success) as last_success_at
   from outcome o where o.webhook_id is not null
   group by o.webhook_id
 ), streak as (
-  select b.webhook_id, b.last_success_at, b.last_failure_at, b.last_success_at is not null as any_success,
+  select b.webhook_id, b.last_success_at is not null as any_success,
          count(f.delivery_id) as failures, min(f.started_at) as first_failure_at
   from by_webhook b
   left join outcome f on f.webhook_id = b.webhook_id and not f.success
                      and (b.last_success_at is null or f.started_at > b.last_success_at)
-  group by b.webhook_id, b.last_success_at, b.last_failure_at
+  group by b.webhook_id, b.last_success_at
 ), before_change as (
   -- The webhooks as they were: CTEs share one snapshot, so this is before the update below.
   select w.id, w.failing_notified_at from webhook w join streak b on b.webhook_id = w.id
@@ -79,22 +78,19 @@ with outcome as (
   update webhook w
   set consecutive_failures = case when b.any_success then b.failures else w.consecutive_failures + b.failures end,
       failing_since = case when b.any_success then b.first_failure_at else coalesce(w.failing_since, b.first_failure_at) end,
-      failing_notified_at = case when b.any_success then null else w.failing_notified_at end,
-      -- greatest() skips nulls in PostgreSQL.
-      last_success_at = greatest(w.last_success_at, b.last_success_at),
-      last_failure_at = greatest(w.last_failure_at, b.last_failure_at)
+      failing_notified_at = case when b.any_success then null else w.failing_notified_at end
   from streak b
   where w.id = b.webhook_id
+    -- A healthy webhook that keeps succeeding is left alone: no new row version per batch.
+    and (b.failures > 0 or w.consecutive_failures <> 0 or w.failing_since is not null or w.failing_notified_at is not null)
   returning w.id, w.project_id, b.any_success
 ), recovered as (
   select pg_notify('${webhookHealthChannel}', json_build_object('webhookId', h.id, 'projectId', h.project_id, 'state', 'RECOVERED')::text)
   from health h join before_change p on p.id = h.id
   where h.any_success and p.failing_notified_at is not null
 )
-select u.id, ${notifyDeliveryChanged('u')} as notified from updated u
-union all
--- Read so that its notifications are sent; these rows carry no delivery id.
-select null, null from recovered
+-- The notification CTEs are read so that PostgreSQL runs them.
+select u.id, (select count(*) from notified) + (select count(*) from recovered) as notifications from updated u
 `;
 
 /** PostgreSQL text cannot hold NUL characters; a receiver's answer may. */
@@ -126,6 +122,6 @@ export async function recordAttemptOutcomes(db: Queryable, workerId: string, out
     error: storable(o.error),
     success: o.success,
   }));
-  const result = await db.query(recordSql, [JSON.stringify(rows), workerId]);
-  return new Set(result.rows.filter((row) => row.id !== null).map((row) => row.id as string));
+  const result = await db.query({ name: 'record-attempt-outcomes', text: recordSql, values: [JSON.stringify(rows), workerId] });
+  return new Set(result.rows.map((row) => row.id as string));
 }

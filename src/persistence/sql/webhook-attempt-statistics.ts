@@ -11,6 +11,8 @@ export interface AttemptStatistics {
 export interface WebhookAttemptStatistics {
   lastHour: AttemptStatistics;
   lastDay: AttemptStatistics;
+  lastSuccessAt: Date | null;
+  lastFailureAt: Date | null;
 }
 
 function windowColumns(name: string, interval: string): string {
@@ -41,8 +43,27 @@ function statistics(row: Record<string, any> | undefined, name: 'hour' | 'day'):
   };
 }
 
+/** Each webhook's newest successful and failed attempt, whenever they were: two short index scans each. */
+const lastAttemptsSql = `
+select w.id,
+       (select a.started_at from attempt a where a.webhook_id = w.id and a.success order by a.started_at desc limit 1) as last_success_at,
+       (select a.started_at from attempt a where a.webhook_id = w.id and not a.success order by a.started_at desc limit 1) as last_failure_at
+from unnest($1::uuid[]) as w(id)
+`;
+
 export async function loadWebhookAttemptStatistics(db: Queryable, webhookIds: readonly string[]): Promise<Map<string, WebhookAttemptStatistics>> {
-  const result = await db.query(statisticsSql, [webhookIds]);
+  const [result, lastAttempts] = await Promise.all([db.query(statisticsSql, [webhookIds]), db.query(lastAttemptsSql, [webhookIds])]);
   const byId = new Map(result.rows.map((row) => [row.webhook_id as string, row]));
-  return new Map(webhookIds.map((id) => [id, { lastHour: statistics(byId.get(id), 'hour'), lastDay: statistics(byId.get(id), 'day') }]));
+  const lastById = new Map(lastAttempts.rows.map((row) => [row.id as string, row]));
+  return new Map(
+    webhookIds.map((id) => [
+      id,
+      {
+        lastHour: statistics(byId.get(id), 'hour'),
+        lastDay: statistics(byId.get(id), 'day'),
+        lastSuccessAt: lastById.get(id)?.last_success_at ?? null,
+        lastFailureAt: lastById.get(id)?.last_failure_at ?? null,
+      },
+    ]),
+  );
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from '../database-pool.js';
-import { notifyDeliveryChanged, webhookHealthChannel } from './notification-channels.js';
+import { deliveryChangesNotification, webhookHealthChannel } from './notification-channels.js';
 
 export interface WebhookHealthChange {
   id: string;
@@ -21,11 +21,16 @@ function toChange(row: Record<string, any>): WebhookHealthChange {
     url: row.url,
     consecutiveFailures: row.consecutive_failures,
     failingSince: row.failing_since,
-    lastSuccessAt: row.last_success_at,
-    lastFailureAt: row.last_failure_at,
+    lastSuccessAt: row.last_success_at ?? null,
+    lastFailureAt: row.last_failure_at ?? null,
     disabledAt: row.disabled_at,
   };
 }
+
+/** A webhook's newest successful and failed attempts, for the events that report on it. */
+const lastAttemptColumns = `
+  (select max(a.started_at) from attempt a where a.webhook_id = w.id and a.success) as last_success_at,
+  (select max(a.started_at) from attempt a where a.webhook_id = w.id and not a.success) as last_failure_at`;
 
 function notifyHealth(state: 'FAILING' | 'DISABLED'): string {
   return `pg_notify('${webhookHealthChannel}', json_build_object('webhookId', w.id, 'projectId', w.project_id, 'state', '${state}')::text)`;
@@ -54,8 +59,8 @@ export async function disableLongFailingWebhooks(db: Queryable, failingBefore: D
        from disabled w
        where d.webhook_id = w.id and d.status in ('PENDING', 'RETRYING') and d.next_attempt_at is not null
        returning d.*),
-     paused_notified as (select ${notifyDeliveryChanged('paused')} from paused)
-     select w.*, ${notifyHealth('DISABLED')}, (select count(*) from paused_notified) as paused from disabled w`,
+     ${deliveryChangesNotification('paused')}
+     select w.*, ${lastAttemptColumns}, ${notifyHealth('DISABLED')}, (select count(*) from notified) as notifications from disabled w`,
     [JSON.stringify(reasons)],
   );
   return disabled.rows.map(toChange);
@@ -70,7 +75,7 @@ export async function markFailingWebhooks(db: Queryable, threshold: number): Pro
        limit 100 for update skip locked)
      update webhook w set failing_notified_at = now()
      from due where w.id = due.id
-     returning w.*, ${notifyHealth('FAILING')}`,
+     returning w.*, ${lastAttemptColumns}, ${notifyHealth('FAILING')}`,
     [threshold],
   );
   return result.rows.map(toChange);
