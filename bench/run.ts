@@ -109,6 +109,8 @@ function printReport(options: BenchOptions, outcome: BenchOutcome, startedAt: nu
     const growing = last > first * 1.1 + 5;
     lines.push(
       `backlog RSS over ${rssSamples} samples: first-quarter median ${first.toFixed(0)} MB, last-quarter median ${last.toFixed(0)} MB: ${growing ? 'GROWING' : 'flat'}`,
+      `queries over the drained backlog (${backlog.result.count} deliveries and their attempts stored), ${backlog.queries[0]?.runs ?? 0} runs each, GraphQL over HTTP:`,
+      ...backlog.queries.map((timing) => `  ${timing.query}: p50 ${timing.p50Ms.toFixed(1)} ms, p95 ${timing.p95Ms.toFixed(1)} ms`),
     );
   }
   lines.push('');

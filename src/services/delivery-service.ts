@@ -4,7 +4,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.
 import { DeliveryStatus } from '../domain/delivery-status.js';
 import { Attempt, Delivery, Event, type AttemptEntity, type DeliveryEntity, type EventEntity } from '../persistence/entities.js';
 import { deliveryChangesNotification } from '../persistence/sql/notification-channels.js';
-import { decodeCursor, isUuid, pageSize, toPage, type Page, type PageRequest } from './pagination.js';
+import { decodeCursor, firstUuidAt, isUuid, pageSize, toPage, type Page, type PageRequest } from './pagination.js';
 
 export interface DeliveryFilter {
   webhookId?: string | null;
@@ -47,6 +47,30 @@ function timeRange(after: Date | null | undefined, before: Date | null | undefin
   return range;
 }
 
+/**
+ * A time range also bounds the ids, so the query walks the id index instead of filtering a
+ * whole project's rows. An id is made a little before its row's time is set (an attempt's id
+ * after its request, up to the longest timeout later), hence the margin; the time condition
+ * itself stays exact.
+ */
+const idTimeMarginMs = 5 * 60 * 1000;
+
+function idRange(after: Date | null | undefined, before: Date | null | undefined): Record<string, string> {
+  const range: Record<string, string> = {};
+  if (after) range['$gte'] = firstUuidAt(new Date(after.getTime() - idTimeMarginMs));
+  if (before) range['$lt'] = firstUuidAt(new Date(before.getTime() + idTimeMarginMs));
+  return range;
+}
+
+function idConditions(range: Record<string, string>, afterCursor: string | null | undefined): Record<string, string> | undefined {
+  const conditions = { ...range };
+  if (afterCursor) {
+    const cursorId = decodeCursor(afterCursor);
+    conditions['$lt'] = conditions['$lt'] && conditions['$lt'] < cursorId ? conditions['$lt'] : cursorId;
+  }
+  return Object.keys(conditions).length ? conditions : undefined;
+}
+
 export class DeliveryService {
   constructor(private readonly em: EntityManager, private readonly projectId: string) {}
 
@@ -80,7 +104,8 @@ export class DeliveryService {
     if (statuses.length) where['status'] = { $in: statuses };
     const created = timeRange(filter.createdAfter, filter.createdBefore);
     if (created) where['createdAt'] = created;
-    if (request.after) where['id'] = { $lt: decodeCursor(request.after) };
+    const ids = idConditions(idRange(filter.createdAfter, filter.createdBefore), request.after);
+    if (ids) where['id'] = ids;
     const rows = await this.em.find(Delivery, where, { orderBy: { id: 'desc' }, limit: size + 1 });
     return toPage(rows, size);
   }
@@ -97,7 +122,8 @@ export class DeliveryService {
     if (filter.success !== null && filter.success !== undefined) where['success'] = filter.success;
     const started = timeRange(filter.startedAfter, filter.startedBefore);
     if (started) where['startedAt'] = started;
-    if (request.after) where['id'] = { $lt: decodeCursor(request.after) };
+    const ids = idConditions(idRange(filter.startedAfter, filter.startedBefore), request.after);
+    if (ids) where['id'] = ids;
     const rows = await this.em.find(Attempt, where, { orderBy: { id: 'desc' }, limit: size + 1 });
     return toPage(rows, size);
   }

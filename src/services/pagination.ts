@@ -50,3 +50,12 @@ export function toPage<T extends { id: string }>(rows: T[], size: number): Page<
 export function isUuid(value: string): boolean {
   return uuidPattern.test(value);
 }
+
+/**
+ * The smallest UUIDv7 of a moment: ids made at or after it sort at or after this one. Lets a
+ * time range use the id index (ids are UUIDv7, so id order is creation order).
+ */
+export function firstUuidAt(time: Date): string {
+  const hex = Math.max(0, Math.min(time.getTime(), 2 ** 48 - 1)).toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7000-8000-000000000000`;
+}
