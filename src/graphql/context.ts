@@ -46,17 +46,37 @@ export interface ContextDependencies {
   limits: Config['limits'];
 }
 
+/** A value made on first use: most operations need one or two of a scope's services. */
+function lazy<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
 function createProjectScope(dependencies: ContextDependencies, projectId: string, options: { subscription: boolean }): ProjectScope {
   // One EntityManager per request (per subscription for live updates), never the global one.
-  const em = dependencies.orm.em.fork() as EntityManager;
-  const webhooks = new WebhookService(em, projectId, dependencies.addressPolicy);
+  const em = lazy(() => dependencies.orm.em.fork() as EntityManager);
+  const webhooks = lazy(() => new WebhookService(em(), projectId, dependencies.addressPolicy));
+  const events = lazy(() => new EventService(dependencies.pool, projectId, dependencies.limits.maximumEventDataBytes, dependencies.addressPolicy));
+  const deliveries = lazy(() => new DeliveryService(em(), projectId));
+  const trials = lazy(() => new WebhookTrialService(webhooks(), dependencies.sender, dependencies.addressPolicy, dependencies.limits.maximumEventDataBytes));
+  const loaders = lazy(() => createLoaders(em(), dependencies.pool, projectId, { cache: !options.subscription }));
   return {
     projectId,
-    webhooks,
-    events: new EventService(dependencies.pool, projectId, dependencies.limits.maximumEventDataBytes, dependencies.addressPolicy),
-    deliveries: new DeliveryService(em, projectId),
-    trials: new WebhookTrialService(webhooks, dependencies.sender, dependencies.addressPolicy, dependencies.limits.maximumEventDataBytes),
-    loaders: createLoaders(em, dependencies.pool, projectId, { cache: !options.subscription }),
+    get webhooks() {
+      return webhooks();
+    },
+    get events() {
+      return events();
+    },
+    get deliveries() {
+      return deliveries();
+    },
+    get trials() {
+      return trials();
+    },
+    get loaders() {
+      return loaders();
+    },
   };
 }
 
