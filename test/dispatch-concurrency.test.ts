@@ -4,17 +4,11 @@
  * Each test works on its own database, so no dispatcher of one test can take another's work.
  */
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
-import net, { type AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { apiKeysByDatabaseUrl, createTestDatabase, type TestDatabase } from './support/database.js';
+import { startServerProcess as startServer, type ServerProcess } from './support/server-process.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTestApp, type TestAppOptions } from './support/app.js';
 import { startReceiver, type Answer, type Receiver } from './support/receiver.js';
-import { createWebhook, graphqlData, publishEvent, registerApiKey } from './support/graphql.js';
+import { createWebhook, graphqlData, publishEvent } from './support/graphql.js';
 import { waitFor } from './support/wait.js';
 import { releaseExpiredLeases } from '../src/persistence/sql/hand-back-deliveries.js';
 import type { Hookline } from '../src/server/hookline.js';
@@ -52,107 +46,8 @@ async function newApp(options: TestAppOptions): Promise<Hookline> {
   return app;
 }
 
-// ---------------------------------------------------------------------------------------------
-// The real server as a child process (node dist/src/main.js), for SIGKILL and SIGTERM.
-
-const projectRoot = fileURLToPath(new URL('..', import.meta.url));
-
-/**
- * The processes run a snapshot of the build (dist/, package.json and a link to node_modules in
- * a temporary directory), taken once: a rebuild running alongside (`npm run build` empties
- * dist/ first) cannot pull the files out from under a process that is starting.
- */
-let snapshot: Promise<string> | null = null;
-let snapshotDirectory: string | null = null;
-
-function builtServer(): Promise<string> {
-  snapshot ??= (async () => {
-    const built = path.join(projectRoot, 'dist', 'src', 'main.js');
-    await waitFor(() => existsSync(built), { timeoutMs: 60_000, intervalMs: 200, description: `${built} (run npm run build first)` });
-    snapshotDirectory = await mkdtemp(path.join(os.tmpdir(), 'hookline-dispatch-concurrency-'));
-    await cp(path.join(projectRoot, 'dist'), path.join(snapshotDirectory, 'dist'), { recursive: true });
-    await cp(path.join(projectRoot, 'package.json'), path.join(snapshotDirectory, 'package.json'));
-    await symlink(path.join(projectRoot, 'node_modules'), path.join(snapshotDirectory, 'node_modules'), 'dir');
-    return path.join(snapshotDirectory, 'dist', 'src', 'main.js');
-  })();
-  return snapshot;
-}
-
-afterAll(async () => {
-  if (snapshotDirectory) await rm(snapshotDirectory, { recursive: true, force: true });
-});
-
-interface ServerProcess {
-  process: ChildProcess;
-  /** The GraphQL endpoint. */
-  url: string;
-  /** Resolves when the process has exited. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  hasExited(): boolean;
-  /** What it printed (warnings and errors), for failure messages. */
-  output(): string;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function startServerProcess(databaseUrl: string): Promise<ServerProcess> {
-  const mainScript = await builtServer();
-  const port = await freePort();
-  // The child's configuration is only what we give it, not whatever this shell had set.
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(HOOKLINE_|DATABASE_URL$|PORT$|HOST$|LOG_LEVEL$)/.test(name)));
-  const child = spawn(process.execPath, [mainScript], {
-    cwd: path.dirname(path.dirname(path.dirname(mainScript))),
-    env: {
-      ...inherited,
-      DATABASE_URL: databaseUrl,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      HOOKLINE_LEASE_MARGIN_MS: '1000',
-      // The receivers listen on 127.0.0.1; the data dir is the copy's own, never the repository's.
-      HOOKLINE_ALLOW_PRIVATE_NETWORKS: '1',
-      HOOKLINE_DATA_DIR: path.join(path.dirname(mainScript), '.hookline'),
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  let exitedAlready = false;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      exitedAlready = true;
-      resolve({ code, signal });
-    }),
-  );
-  cleanups.push(async () => {
-    if (!exitedAlready) child.kill('SIGKILL');
-    await exited;
-  });
-  const server: ServerProcess = { process: child, url: `http://127.0.0.1:${port}/graphql`, exited, hasExited: () => exitedAlready, output: () => output };
-  const apiKey = apiKeysByDatabaseUrl.get(databaseUrl);
-  if (apiKey) registerApiKey(server.url, apiKey);
-
-  try {
-    await waitFor(
-      async () => {
-        if (exitedAlready) return true;
-        const response = await fetch(`http://127.0.0.1:${port}/healthz`);
-        return response.status === 200;
-      },
-      { timeoutMs: 30_000, intervalMs: 100, description: 'the server process to be healthy' },
-    );
-  } catch (error) {
-    throw new Error(`${String(error)}; its output: ${output}`);
-  }
-  if (exitedAlready) throw new Error(`the server process exited while starting: ${output}`);
-  return server;
+function startServerProcess(databaseUrl: string): Promise<ServerProcess> {
+  return startServer(databaseUrl, (cleanup) => cleanups.push(cleanup));
 }
 
 async function waitForExit(server: ServerProcess, timeoutMs = 20_000) {

@@ -5,19 +5,16 @@
  * so the numbers can be quoted: events published, delivered, lost, duplicated, recovery time.
  */
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { apiKeysByDatabaseUrl, createTestDatabase, type TestDatabase } from './support/database.js';
+import { freePort, startServerProcess as startServer, type ServerProcess } from './support/server-process.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTestApp, type TestAppOptions } from './support/app.js';
 import { startReceiver, type Answer, type Receiver } from './support/receiver.js';
-import { createWebhook, graphql, graphqlData, publishEvent, publishEventMutation, subscribe, webSocketClient, registerApiKey } from './support/graphql.js';
+import { createWebhook, graphql, graphqlData, publishEvent, publishEventMutation, subscribe, webSocketClient } from './support/graphql.js';
 import { waitFor } from './support/wait.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '../src/persistence/embedded-database.js';
 import type { Hookline } from '../src/server/hookline.js';
@@ -59,99 +56,8 @@ function report(test: string, measured: Record<string, unknown>): void {
   console.log(`[faults] ${test}: ${Object.entries(measured).map(([name, value]) => `${name}=${value}`).join(' ')}`);
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The real server as a child process (node dist/src/main.js), run from a snapshot of dist/
-// taken once, so a rebuild running alongside cannot pull the files out from under it.
-
-const projectRoot = fileURLToPath(new URL('..', import.meta.url));
-let snapshot: Promise<string> | null = null;
-let snapshotDirectory: string | null = null;
-
-function builtServer(): Promise<string> {
-  snapshot ??= (async () => {
-    const built = path.join(projectRoot, 'dist', 'src', 'main.js');
-    await waitFor(() => existsSync(built), { timeoutMs: 60_000, intervalMs: 200, description: `${built} (run npm run build first)` });
-    snapshotDirectory = await mkdtemp(path.join(os.tmpdir(), 'hookline-faults-'));
-    await cp(path.join(projectRoot, 'dist'), path.join(snapshotDirectory, 'dist'), { recursive: true });
-    await cp(path.join(projectRoot, 'package.json'), path.join(snapshotDirectory, 'package.json'));
-    await symlink(path.join(projectRoot, 'node_modules'), path.join(snapshotDirectory, 'node_modules'), 'dir');
-    return path.join(snapshotDirectory, 'dist', 'src', 'main.js');
-  })();
-  return snapshot;
-}
-
-afterAll(async () => {
-  if (snapshotDirectory) await rm(snapshotDirectory, { recursive: true, force: true });
-});
-
-interface ServerProcess {
-  process: ChildProcess;
-  pid: number;
-  /** The GraphQL endpoint. */
-  url: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  hasExited(): boolean;
-  output(): string;
-}
-
-async function startServerProcess(databaseUrl: string): Promise<ServerProcess> {
-  const mainScript = await builtServer();
-  const port = await freePort();
-  // The child's configuration is only what we give it (HOOKLINE_CONCURRENCY stays at its default).
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(HOOKLINE_|DATABASE_URL$|PORT$|HOST$|LOG_LEVEL$)/.test(name)));
-  const child = spawn(process.execPath, [mainScript], {
-    cwd: path.dirname(path.dirname(path.dirname(mainScript))),
-    env: {
-      ...inherited,
-      DATABASE_URL: databaseUrl,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      HOOKLINE_LEASE_MARGIN_MS: '1000',
-      // The receivers listen on 127.0.0.1; the data dir is the copy's own, never the repository's.
-      HOOKLINE_ALLOW_PRIVATE_NETWORKS: '1',
-      HOOKLINE_DATA_DIR: path.join(path.dirname(mainScript), '.hookline'),
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  let exitedAlready = false;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      exitedAlready = true;
-      resolve({ code, signal });
-    }),
-  );
-  cleanups.push(async () => {
-    if (!exitedAlready) child.kill('SIGKILL');
-    await exited;
-  });
-  const server: ServerProcess = { process: child, pid: child.pid!, url: `http://127.0.0.1:${port}/graphql`, exited, hasExited: () => exitedAlready, output: () => output };
-  const apiKey = apiKeysByDatabaseUrl.get(databaseUrl);
-  if (apiKey) registerApiKey(server.url, apiKey);
-  try {
-    await waitFor(
-      async () => {
-        if (exitedAlready) return true;
-        return (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200;
-      },
-      { timeoutMs: 30_000, intervalMs: 100, description: 'the server process to be healthy' },
-    );
-  } catch (error) {
-    throw new Error(`${String(error)}; its output: ${output}`);
-  }
-  if (exitedAlready) throw new Error(`the server process exited while starting: ${output}`);
-  return server;
+function startServerProcess(databaseUrl: string): Promise<ServerProcess> {
+  return startServer(databaseUrl, (cleanup) => cleanups.push(cleanup));
 }
 
 // ---------------------------------------------------------------------------------------------
