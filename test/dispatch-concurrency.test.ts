@@ -3,51 +3,22 @@
  * claims left behind by dead processes, graceful stops, and a slow webhook next to a fast one.
  * Each test works on its own database, so no dispatcher of one test can take another's work.
  */
-import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { startServerProcess as startServer, type ServerProcess } from './support/server-process.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { startTestApp, type TestAppOptions } from './support/app.js';
-import { startReceiver, type Answer, type Receiver } from './support/receiver.js';
+import type { TestDatabase } from './support/database.js';
 import { createWebhook, graphqlData, publishEvent } from './support/graphql.js';
+import { trackTestResources } from './support/resources.js';
 import { waitFor } from './support/wait.js';
 import { releaseExpiredLeases } from '../src/persistence/sql/hand-back-deliveries.js';
-import type { Hookline } from '../src/server/hookline.js';
 
 // ---------------------------------------------------------------------------------------------
 // Resources: everything a test starts is released after it, whatever happened.
 
-const cleanups: (() => Promise<unknown>)[] = [];
-
-async function releaseEverything(): Promise<void> {
-  while (cleanups.length > 0) {
-    const cleanup = cleanups.pop()!;
-    await cleanup().catch(() => undefined);
-  }
-}
-
-afterEach(releaseEverything);
-afterAll(releaseEverything);
-
-async function newDatabase(): Promise<TestDatabase> {
-  const database = await createTestDatabase();
-  cleanups.push(() => database.drop());
-  return database;
-}
-
-async function newReceiver(fallback?: Answer): Promise<Receiver> {
-  const receiver = await startReceiver(fallback);
-  cleanups.push(() => receiver.close());
-  return receiver;
-}
-
-async function newApp(options: TestAppOptions): Promise<Hookline> {
-  const app = await startTestApp(options);
-  cleanups.push(() => app.stop());
-  return app;
-}
+const resources = trackTestResources('each');
+const { newDatabase, newReceiver, newApp } = resources;
 
 function startServerProcess(databaseUrl: string): Promise<ServerProcess> {
-  return startServer(databaseUrl, (cleanup) => cleanups.push(cleanup));
+  return startServer(databaseUrl, resources.onCleanup);
 }
 
 async function waitForExit(server: ServerProcess, timeoutMs = 20_000) {

@@ -4,60 +4,30 @@
  * and a receiver that is down for a while. Each test logs what it measured (one `[faults]` line)
  * so the numbers can be quoted: events published, delivered, lost, duplicated, recovery time.
  */
-import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort, startServerProcess as startServer, type ServerProcess } from './support/server-process.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { startTestApp, type TestAppOptions } from './support/app.js';
-import { startReceiver, type Answer, type Receiver } from './support/receiver.js';
 import { createWebhook, graphql, graphqlData, publishEvent, publishEventMutation, subscribe, webSocketClient } from './support/graphql.js';
+import { trackTestResources } from './support/resources.js';
 import { waitFor } from './support/wait.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '../src/persistence/embedded-database.js';
-import type { Hookline } from '../src/server/hookline.js';
 
 // ---------------------------------------------------------------------------------------------
 // Resources: everything a test starts is released after it, whatever happened.
 
-const cleanups: (() => Promise<unknown>)[] = [];
-
-async function releaseEverything(): Promise<void> {
-  while (cleanups.length > 0) {
-    const cleanup = cleanups.pop()!;
-    await cleanup().catch(() => undefined);
-  }
-}
-
-afterEach(releaseEverything);
-afterAll(releaseEverything);
-
-async function newDatabase(): Promise<TestDatabase> {
-  const database = await createTestDatabase();
-  cleanups.push(() => database.drop());
-  return database;
-}
-
-async function newReceiver(fallback?: Answer): Promise<Receiver> {
-  const receiver = await startReceiver(fallback);
-  cleanups.push(() => receiver.close());
-  return receiver;
-}
-
-async function newApp(options: TestAppOptions): Promise<Hookline> {
-  const app = await startTestApp(options);
-  cleanups.push(() => app.stop());
-  return app;
-}
+const resources = trackTestResources('each');
+const { newDatabase, newReceiver, newApp } = resources;
 
 function report(test: string, measured: Record<string, unknown>): void {
   console.log(`[faults] ${test}: ${Object.entries(measured).map(([name, value]) => `${name}=${value}`).join(' ')}`);
 }
 
 function startServerProcess(databaseUrl: string): Promise<ServerProcess> {
-  return startServer(databaseUrl, (cleanup) => cleanups.push(cleanup));
+  return startServer(databaseUrl, resources.onCleanup);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,7 +245,7 @@ describe('several server processes on one database', () => {
 
     // A subscriber on process B, registered before anything is published (a probe update proves it).
     const client = webSocketClient(b.url);
-    cleanups.push(async () => client.dispose());
+    resources.onCleanup(async () => client.dispose());
     const live = subscribe<{ deliveryUpdated: { id: string; webhookId: string | null; status: string } }>(
       client,
       'subscription { deliveryUpdated { id webhookId status } }',
@@ -342,11 +312,11 @@ describe('several server processes on one database', () => {
 describe('PostgreSQL stops and comes back while the server runs', () => {
   test('the server reports itself unavailable, refuses publishes without storing half, and recovers by itself', async () => {
     const directory = await mkdtemp(path.join(os.tmpdir(), 'hookline-faults-pg-'));
-    cleanups.push(() => rm(directory, { recursive: true, force: true }));
+    resources.onCleanup(() => rm(directory, { recursive: true, force: true }));
     const dataDir = path.join(directory, 'postgres');
     const port = await freePort();
     let embedded: EmbeddedDatabase = await startEmbeddedDatabase({ dataDir, preferredPort: port, log: () => undefined });
-    cleanups.push(() => embedded.stop());
+    resources.onCleanup(() => embedded.stop());
     expect(embedded.port).toBe(port);
 
     const receiver = await newReceiver();
@@ -354,7 +324,7 @@ describe('PostgreSQL stops and comes back while the server runs', () => {
     const healthz = `http://127.0.0.1:${app.port}/healthz`;
     const pool = new pg.Pool({ connectionString: embedded.url, max: 2 });
     pool.on('error', () => undefined);
-    cleanups.push(() => pool.end());
+    resources.onCleanup(() => pool.end());
     const webhook = await createWebhook(app.url, { url: `${receiver.url}/hook`, retryScheduleSeconds: [1, 1] });
     expect((await fetch(healthz)).status).toBe(200);
 
@@ -468,7 +438,7 @@ describe('a receiver that is down for a while', () => {
       });
     });
     await new Promise<void>((resolve) => backAgain.listen(downPort, '127.0.0.1', resolve));
-    cleanups.push(
+    resources.onCleanup(
       () =>
         new Promise((resolve) => {
           backAgain.closeAllConnections();

@@ -7,13 +7,13 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { beforeAll, describe, expect, test } from '@jest/globals';
 import { loadConfig, type Config } from '../src/config.js';
 import { operationLimits } from '../src/graphql/limits.js';
 import { createLogger } from '../src/logger.js';
 import { startHookline, type Hookline } from '../src/server/hookline.js';
 import { startTestApp } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import type { TestDatabase } from './support/database.js';
 import {
   apiKeyFor,
   createWebhook,
@@ -27,22 +27,15 @@ import {
   webhookFields,
   webSocketClient,
 } from './support/graphql.js';
-import { startReceiver, type Receiver } from './support/receiver.js';
+import { startReceiver } from './support/receiver.js';
+import { trackTestResources } from './support/resources.js';
 import { waitFor } from './support/wait.js';
 
-/** Every app, receiver and database started here, stopped in afterAll in that order. */
-const started = { apps: [] as Hookline[], receivers: [] as Receiver[], databases: [] as TestDatabase[] };
+// Everything started here is released after the file (apps before their receivers and databases).
+const resources = trackTestResources('all');
 
-afterAll(async () => {
-  for (const app of started.apps.splice(0)) await app.stop();
-  for (const receiver of started.receivers.splice(0)) await receiver.close();
-  for (const database of started.databases.splice(0)) await database.drop();
-});
-
-async function newDatabase(): Promise<TestDatabase> {
-  const database = await createTestDatabase();
-  started.databases.push(database);
-  return database;
+function newDatabase(): Promise<TestDatabase> {
+  return resources.newDatabase();
 }
 
 const storedTables = ['webhook', 'event', 'delivery', 'attempt', 'api_key'] as const;
@@ -88,7 +81,7 @@ describe('limits', () => {
   beforeAll(async () => {
     database = await newDatabase();
     app = await startTestApp({ databaseUrl: database.url, withoutDispatcher: true, config: { limits: { maximumRequestBytes: 4096, maximumEventDataBytes: 1024 } } });
-    started.apps.push(app);
+    resources.onCleanup(() => app.stop());
   });
 
   /** deliveries → edges → node → event → deliveries → event → …: `levels` fields deep. */
@@ -239,7 +232,7 @@ describe('secrets', () => {
   test('auth values, secret fields, callback and signing secrets never appear in logs, stored attempts or query answers, but do reach the receiver', async () => {
     const database = await newDatabase();
     const receiver = await startReceiver();
-    started.receivers.push(receiver);
+    resources.onCleanup(() => receiver.close());
     // Webhook paths fail once (500) and then succeed; the callback succeeds at once (its default schedule is long).
     const seen = new Map<string, number>();
     receiver.setScript((request) => {
@@ -267,7 +260,7 @@ describe('secrets', () => {
       dispatcher: { ...base.dispatcher, shutdownGraceMs: 2000 },
     };
     const app = await startHookline({ config, logger: createLogger('trace', destination) });
-    started.apps.push(app);
+    resources.onCleanup(() => app.stop());
     registerApiKey(app.url, database.apiKey);
 
     const secrets = {
@@ -375,7 +368,7 @@ describe('bad input', () => {
     const database = await newDatabase();
     // API only: nothing is ever sent from here.
     const app = await startTestApp({ databaseUrl: database.url, withoutDispatcher: true });
-    started.apps.push(app);
+    resources.onCleanup(() => app.stop());
     const webhook = { name: 'bad input', url: 'https://example.org/hooks', eventTypes: ['*'] };
     const create = (changes: Record<string, unknown>) => ({ operation: createWebhookMutation, variables: { input: { ...webhook, ...changes } } });
     const publish = (input: Record<string, unknown>) => ({ operation: publishEventMutation, variables: { input } });

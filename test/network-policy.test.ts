@@ -7,14 +7,15 @@
  * The apps here refuse private networks (`allowPrivateNetworks: []`) unless a test is about
  * the allowlist; receivers listen on 127.0.0.1, which is exactly what must not be reachable.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { beforeAll, describe, expect, test } from '@jest/globals';
 import { AddressPolicy, parseAllowPrivateNetworks } from '../src/delivery/address-policy.js';
 import { createHttpSender } from '../src/delivery/http-sender.js';
 import type { Hookline } from '../src/server/hookline.js';
-import { startTestApp } from './support/app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import type { TestAppOptions } from './support/app.js';
+import type { TestDatabase } from './support/database.js';
 import { createWebhook, createWebhookMutation, graphql, graphqlData, publishEvent, publishEventMutation, type GraphQLResult } from './support/graphql.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
+import { trackTestResources } from './support/resources.js';
 import { waitFor } from './support/wait.js';
 
 const refuseAllPrivate = { network: { allowPrivateNetworks: [] as string[] } };
@@ -22,31 +23,19 @@ const refuseAllPrivate = { network: { allowPrivateNetworks: [] as string[] } };
 const updateMutation = `mutation ($id: ID!, $input: WebhookPatch!) { updateWebhook(id: $id, input: $input) { id url } }`;
 const testWebhookMutation = `mutation ($input: TestWebhookInput!) { testWebhook(input: $input) { success error } }`;
 
-/** Every app, receiver and database started here, stopped in afterAll in that order. */
-const started = { apps: [] as Hookline[], receivers: [] as Receiver[], databases: [] as TestDatabase[] };
+// Everything started here is released after the file (apps before their receivers and databases).
+const resources = trackTestResources('all');
 
-afterAll(async () => {
-  for (const app of started.apps.splice(0)) await app.stop();
-  for (const receiver of started.receivers.splice(0)) await receiver.close();
-  for (const database of started.databases.splice(0)) await database.drop();
-});
-
-async function newDatabase(): Promise<TestDatabase> {
-  const database = await createTestDatabase();
-  started.databases.push(database);
-  return database;
+function newDatabase(): Promise<TestDatabase> {
+  return resources.newDatabase();
 }
 
-async function startApp(options: Parameters<typeof startTestApp>[0]): Promise<Hookline> {
-  const app = await startTestApp(options);
-  started.apps.push(app);
-  return app;
+function startApp(options: TestAppOptions): Promise<Hookline> {
+  return resources.newApp(options);
 }
 
-async function newReceiver(): Promise<Receiver> {
-  const receiver = await startReceiver();
-  started.receivers.push(receiver);
-  return receiver;
+function newReceiver(): Promise<Receiver> {
+  return resources.newReceiver();
 }
 
 async function count(database: TestDatabase, table: 'webhook' | 'event' | 'delivery'): Promise<number> {

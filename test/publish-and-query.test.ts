@@ -3,14 +3,15 @@
  * deliveries and attempts (filters, pagination, retryDelivery). Each test runs on its own
  * database, so counts of stored rows are exact.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Webhook } from 'standardwebhooks';
 import { v7 as uuidv7 } from 'uuid';
 import type { Hookline } from '../src/server/hookline.js';
 import { startTestApp } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { createWebhook, graphql, graphqlData, publishEvent, type GraphQLResult } from './support/graphql.js';
-import { startReceiver, type Answer, type ReceivedRequest, type Receiver } from './support/receiver.js';
+import type { Answer, ReceivedRequest, Receiver } from './support/receiver.js';
+import { trackTestResources } from './support/resources.js';
 import { waitFor } from './support/wait.js';
 
 const publishManyMutation = `mutation ($inputs: [PublishEventInput!]!) { publishEvents(inputs: $inputs) { id type channel idempotencyKey } }`;
@@ -25,33 +26,20 @@ const attemptsQuery = `query ($filter: AttemptFilter, $first: Int, $after: Strin
     pageInfo { hasNextPage endCursor } } }`;
 const retryMutation = `mutation ($id: ID!) { retryDelivery(id: $id) { id status attemptCount nextAttemptAt } }`;
 
-// ---- What each test starts, stopped after it: apps first, then receivers, then databases. ----
+// What each test starts is released after it (apps before their receivers and databases).
+const resources = trackTestResources('each');
 
-const started = { apps: [] as Hookline[], receivers: [] as Receiver[], databases: [] as TestDatabase[] };
-
-afterEach(async () => {
-  for (const app of started.apps.splice(0)) await app.stop();
-  for (const receiver of started.receivers.splice(0)) await receiver.close();
-  for (const database of started.databases.splice(0)) await database.drop();
-});
-
-async function newDatabase(): Promise<TestDatabase> {
-  const database = await createTestDatabase();
-  started.databases.push(database);
-  return database;
+function newDatabase(): Promise<TestDatabase> {
+  return resources.newDatabase();
 }
 
 /** `withoutDispatcher`: an API-only app, so published deliveries stay queued unless the test drives its dispatcher. */
-async function startApp(database: TestDatabase, options: { withoutDispatcher?: boolean } = {}): Promise<Hookline> {
-  const app = await startTestApp({ databaseUrl: database.url, ...options });
-  started.apps.push(app);
-  return app;
+function startApp(database: TestDatabase, options: { withoutDispatcher?: boolean } = {}): Promise<Hookline> {
+  return resources.newApp({ databaseUrl: database.url, ...options });
 }
 
-async function newReceiver(fallback?: Answer): Promise<Receiver> {
-  const receiver = await startReceiver(fallback);
-  started.receivers.push(receiver);
-  return receiver;
+function newReceiver(fallback?: Answer): Promise<Receiver> {
+  return resources.newReceiver(fallback);
 }
 
 // ---- Small helpers ----

@@ -3,14 +3,15 @@
  * the signing secret, and what bad input gets. Each test runs on its own database; deliveries
  * are only sent while a test has a dispatching app running.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Webhook } from 'standardwebhooks';
 import { v7 as uuidv7 } from 'uuid';
 import type { Hookline } from '../src/server/hookline.js';
 import { startTestApp } from './support/app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { graphql, graphqlData, publishEvent, type GraphQLResult } from './support/graphql.js';
-import { startReceiver, type ReceivedRequest, type Receiver } from './support/receiver.js';
+import type { ReceivedRequest, Receiver } from './support/receiver.js';
+import { trackTestResources } from './support/resources.js';
 import { waitFor } from './support/wait.js';
 
 const defaultSchedule = [10, 60, 300, 1800, 3600, 10800, 21600, 43200];
@@ -29,33 +30,20 @@ const webhookQuery = `query ($id: ID!) { webhook(id: $id) { ${webhookSelection} 
 const webhooksQuery = `query ($first: Int, $after: String) {
   webhooks(first: $first, after: $after) { nodes { id name secret } edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }`;
 
-// ---- What each test starts, stopped after it: apps first, then receivers, then databases. ----
+// What each test starts is released after it (apps before their receivers and databases).
+const resources = trackTestResources('each');
 
-const started = { apps: [] as Hookline[], receivers: [] as Receiver[], databases: [] as TestDatabase[] };
-
-afterEach(async () => {
-  for (const app of started.apps.splice(0)) await app.stop();
-  for (const receiver of started.receivers.splice(0)) await receiver.close();
-  for (const database of started.databases.splice(0)) await database.drop();
-});
-
-async function newDatabase(): Promise<TestDatabase> {
-  const database = await createTestDatabase();
-  started.databases.push(database);
-  return database;
+function newDatabase(): Promise<TestDatabase> {
+  return resources.newDatabase();
 }
 
 /** `withoutDispatcher`: an API-only app, so published deliveries stay queued. */
-async function startApp(database: TestDatabase, options: { withoutDispatcher?: boolean } = {}): Promise<Hookline> {
-  const app = await startTestApp({ databaseUrl: database.url, ...options });
-  started.apps.push(app);
-  return app;
+function startApp(database: TestDatabase, options: { withoutDispatcher?: boolean } = {}): Promise<Hookline> {
+  return resources.newApp({ databaseUrl: database.url, ...options });
 }
 
-async function newReceiver(): Promise<Receiver> {
-  const receiver = await startReceiver();
-  started.receivers.push(receiver);
-  return receiver;
+function newReceiver(): Promise<Receiver> {
+  return resources.newReceiver();
 }
 
 // ---- Small helpers ----
