@@ -25,10 +25,6 @@ export class ConflictError extends HooklineError {
   readonly code = 'CONFLICT';
 }
 
-export class UnavailableError extends HooklineError {
-  readonly code = 'SERVICE_UNAVAILABLE';
-}
-
 export class UnauthenticatedError extends HooklineError {
   readonly code = 'UNAUTHENTICATED';
 }

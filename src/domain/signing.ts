@@ -11,10 +11,6 @@ export function generateSecret(): string {
   return secretPrefix + randomBytes(24).toString('base64');
 }
 
-export function isWellFormedSecret(secret: string): boolean {
-  return /^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(secret);
-}
-
 // Decoding a secret into a key is done once per secret, not once per request.
 const signers = new Map<string, Webhook>();
 const maximumCachedSigners = 10_000;

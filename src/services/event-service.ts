@@ -6,7 +6,7 @@ import type pg from 'pg';
 import type { AddressPolicy } from '../delivery/address-policy.js';
 import { v7 as uuidv7 } from 'uuid';
 import { ValidationError } from '../domain/errors.js';
-import { checkEventInput, defaultMaximumDataBytes, maximumEventsPerBatch, type CheckedEventInput, type PublishEventInput } from '../domain/event-input.js';
+import { checkEventInput, maximumEventsPerBatch, type CheckedEventInput, type PublishEventInput } from '../domain/event-input.js';
 import { webhookWantsEvent } from '../domain/event-matching.js';
 import { resolvePath, valueAsText } from '../domain/event-path.js';
 import type { Queryable } from '../persistence/database-pool.js';
@@ -59,8 +59,8 @@ export class EventService {
   constructor(
     private readonly pool: pg.Pool,
     private readonly projectId: string,
-    private readonly maximumDataBytes: number = defaultMaximumDataBytes,
-    private readonly addressPolicy?: AddressPolicy,
+    private readonly maximumDataBytes: number,
+    private readonly addressPolicy: AddressPolicy,
   ) {}
 
   async publish(input: PublishEventInput): Promise<StoredEvent> {
@@ -75,10 +75,8 @@ export class EventService {
     }
     const checked = inputs.map((input, index) => checkEventInput(input, inputs.length === 1 ? 'input' : `inputs[${index}]`, this.maximumDataBytes));
     if (checked.length === 0) return [];
-    if (this.addressPolicy) {
-      for (const [index, event] of checked.entries()) {
-        if (event.callbackUrl) await this.addressPolicy.assertAllowedUrl(event.callbackUrl, checked.length === 1 ? 'input.callbackUrl' : `inputs[${index}].callbackUrl`);
-      }
+    for (const [index, event] of checked.entries()) {
+      if (event.callbackUrl) await this.addressPolicy.assertAllowedUrl(event.callbackUrl, checked.length === 1 ? 'input.callbackUrl' : `inputs[${index}].callbackUrl`);
     }
 
     // A key repeated inside one batch is one event, like a key repeated across calls.
