@@ -14,7 +14,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTestApp } from './support/app.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
-import { createWebhook, graphql, graphqlData, publishEvent, subscribe, webSocketClient, type GraphQLResult } from './support/graphql.js';
+import { closedWith, createWebhook, graphql, graphqlData, publishEvent, subscribe, watchClose, webSocketClient, type GraphQLResult } from './support/graphql.js';
 import { waitFor } from './support/wait.js';
 import type { Hookline } from '../src/server/hookline.js';
 
@@ -42,18 +42,6 @@ async function postWithKey(url: string, apiKey: string, query: string): Promise<
     body: JSON.stringify({ query }),
   });
   return { status: response.status, body: (await response.json()) as GraphQLResult };
-}
-
-/** Watches the client's socket: `code` is the close code once the server has closed it. */
-function watchClose(client: Client): { code: number | null } {
-  const state: { code: number | null } = { code: null };
-  client.on('closed', (event) => (state.code = (event as { code: number }).code));
-  return state;
-}
-
-async function closedWith(state: { code: number | null }): Promise<number> {
-  await waitFor(() => state.code !== null, { description: 'the server to close the socket' });
-  return state.code!;
 }
 
 /** Returns once every subscription has heard an update of a probe event published by `publish`. */

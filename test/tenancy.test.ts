@@ -23,7 +23,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { startTestApp } from './support/app.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
-import { createWebhook, graphql, publishEvent, subscribe, webSocketClient, type GraphQLResult } from './support/graphql.js';
+import { closedWith, createWebhook, graphql, publishEvent, subscribe, watchClose, webSocketClient, type GraphQLResult } from './support/graphql.js';
 import { waitFor } from './support/wait.js';
 import { webhookHealthChannel } from '../src/persistence/sql/notification-channels.js';
 import type { Hookline } from '../src/server/hookline.js';
@@ -90,18 +90,6 @@ function subscriptionErrorCodes(errors: unknown[]): unknown[] {
 async function post(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: GraphQLResult }> {
   const response = await fetch(app.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   return { status: response.status, body: (await response.json()) as GraphQLResult };
-}
-
-/** Watches the client's socket: `code` is the close code once the server has closed it. */
-function watchClose(client: Client): { code: number | null } {
-  const state: { code: number | null } = { code: null };
-  client.on('closed', (event) => (state.code = (event as { code: number }).code));
-  return state;
-}
-
-async function closedWith(state: { code: number | null }): Promise<number> {
-  await waitFor(() => state.code !== null, { description: 'the server to close the socket' });
-  return state.code!;
 }
 
 function client(apiKey: string | null): Client {

@@ -1,6 +1,7 @@
 /** Talking to a running Hookline the way clients do: GraphQL over HTTP, and graphql-ws. */
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { waitFor } from './wait.js';
 
 export interface GraphQLResult<T = any> {
   data?: T;
@@ -84,4 +85,17 @@ export async function createWebhook(url: string, input: Record<string, unknown>)
 
 export async function publishEvent(url: string, input: Record<string, unknown>): Promise<any> {
   return (await graphqlData(url, publishEventMutation, { input })).publishEvent;
+}
+
+/** Watches the client's socket: `code` is the close code once the server has closed it. */
+export function watchClose(client: Client): { code: number | null } {
+  const state: { code: number | null } = { code: null };
+  client.on('closed', (event) => (state.code = (event as { code: number }).code));
+  return state;
+}
+
+/** Waits until the server has closed the watched socket, and returns its close code. */
+export async function closedWith(state: { code: number | null }): Promise<number> {
+  await waitFor(() => state.code !== null, { description: 'the server to close the socket' });
+  return state.code!;
 }
