@@ -171,14 +171,14 @@ interface DeliveryChange {
 async function watchDeliveries(webhookId: string) {
   const client = webSocketClient(app.url);
   wsClients.push(client);
+  const liveBefore = app.liveDeliverySubscriptions;
   const subscription = subscribe<{ deliveryUpdated: DeliveryChange }>(
     client,
     `subscription ($webhookId: ID) { deliveryUpdated(webhookId: $webhookId) { id status attemptCount nextAttemptAt } }`,
     { webhookId },
   );
-  await new Promise<void>((resolve, reject) => {
-    client.subscribe({ query: '{ __typename }' }, { next: () => undefined, error: reject, complete: resolve });
-  });
+  // Live once the server counts it: changes committed from then on reach it.
+  await waitFor(() => app.liveDeliverySubscriptions > liveBefore || subscription.errors.length > 0, { description: 'the subscription to be live' });
   return {
     errors: subscription.errors,
     /** The changes of one delivery, in the order they happened. */

@@ -31,6 +31,8 @@ export interface GraphQLContext extends ProjectScope {
   caller: Caller;
   access: AccessService;
   pubSub: DeliveryPubSub;
+  /** Call when a deliveryUpdated subscription starts; resolves once changes are announced to it, with what to call when it ends. */
+  watchDeliveryChanges: () => Promise<() => void>;
   logger: Logger;
 }
 
@@ -43,6 +45,7 @@ export interface ContextDependencies {
   addressPolicy: AddressPolicy;
   access: AccessService;
   pubSub: DeliveryPubSub;
+  watchDeliveryChanges: () => Promise<() => void>;
   limits: Config['limits'];
 }
 
@@ -103,6 +106,7 @@ export function createContext(dependencies: ContextDependencies, caller: Caller,
     caller,
     access: dependencies.access,
     pubSub: dependencies.pubSub,
+    watchDeliveryChanges: dependencies.watchDeliveryChanges,
     logger: dependencies.logger,
   });
 }

@@ -20,7 +20,7 @@ import { openDatabase, type Database } from '../persistence/database.js';
 import { AccessService } from '../services/access-service.js';
 import { NotificationListener } from '../persistence/notification-listener.js';
 import { releaseExpiredLeases } from '../persistence/sql/hand-back-deliveries.js';
-import { apiKeyRevokedChannel, deliveryChangedChannel, webhookHealthChannel } from '../persistence/sql/notification-channels.js';
+import { apiKeyRevokedChannel, deliveryChangedChannel, deliveryDueChannel, webhookHealthChannel } from '../persistence/sql/notification-channels.js';
 import { RetentionSweep } from '../services/retention-sweep.js';
 import { WebhookHealthSweep } from '../services/webhook-health-sweep.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -42,6 +42,8 @@ export interface Hookline {
     retention: RetentionSweep;
   };
   health(): Promise<HealthReport>;
+  /** deliveryUpdated subscriptions of this process that are live: every change committed from now on reaches them. */
+  readonly liveDeliverySubscriptions: number;
   /** Stops gracefully: no new claims, attempts in flight finish or are handed back. Idempotent. */
   stop(): Promise<void>;
 }
@@ -96,6 +98,10 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
         }
       }
       if (dueWork && dispatching) dispatcher.poke();
+    });
+    // With nobody watching, statements that made a delivery due send an empty wake-up instead.
+    listener.on(deliveryDueChannel, () => {
+      if (dispatching) dispatcher.poke();
     });
     listener.on(webhookHealthChannel, (payload) => pubSub.publish(topics.webhookHealthChanged, JSON.parse(payload) as WebhookHealthNotice));
 
@@ -170,7 +176,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
 
     const access = new AccessService(database.pool);
     const initialApiKey = await access.bootstrap(config.dataDir, logger);
-    const contextDependencies = { orm: database.orm, pool: database.pool, logger, sender, addressPolicy, access, pubSub, limits: config.limits };
+    const contextDependencies = { orm: database.orm, pool: database.pool, logger, sender, addressPolicy, access, pubSub, watchDeliveryChanges: () => listener.watchDeliveryChanges(), limits: config.limits };
     const schema = await createSchema(pubSub);
     const server: RunningHttpServer = await startHttpServer(
       {
@@ -206,6 +212,9 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       dispatcher,
       sweeps: { releaseExpiredLeases: releaseLeases, webhookHealth, retention },
       health,
+      get liveDeliverySubscriptions() {
+        return listener.deliveryWatchers;
+      },
       stop: () => (stopping ??= runCleanups().then(() => logger.info('Hookline stopped'))),
     };
   } catch (error) {

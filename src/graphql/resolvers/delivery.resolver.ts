@@ -9,6 +9,36 @@ import { AttemptFilter, DeliveryFilter, ReplayFilter } from '../types/inputs.js'
 import { WebhookObject } from '../types/webhook.type.js';
 import { PageArgs } from './webhook.resolver.js';
 
+/** The same items; `ended` runs once when the consumer stops (return or throw) or the source ends. */
+function whenEnded<T>(source: AsyncIterable<T>, ended: () => void): AsyncIterableIterator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let done = false;
+  const end = () => {
+    if (done) return;
+    done = true;
+    ended();
+  };
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next() {
+      const result = await iterator.next();
+      if (result.done) end();
+      return result;
+    },
+    async return(value?: unknown) {
+      end();
+      return iterator.return ? iterator.return(value) : { done: true, value: undefined };
+    },
+    async throw(error?: unknown) {
+      end();
+      if (iterator.throw) return iterator.throw(error);
+      throw error;
+    },
+  };
+}
+
 @Resolver(() => DeliveryObject)
 export class DeliveryResolver {
   @Query(() => DeliveryObject, { nullable: true })
@@ -58,9 +88,14 @@ export class DeliveryResolver {
       // A webhook of another project (or none) is NOT_FOUND, as in every other operation.
       if (webhookId) await scope.webhooks.get(webhookId);
       const projectId = scope.projectId;
-      return pipe(
-        scope.pubSub.subscribe(topics.deliveryUpdated),
-        filter((change: DeliveryChange) => change.projectId === projectId && (!webhookId || change.webhookId === webhookId) && (!eventType || eventTypeMatches(eventType, change.eventType))),
+      // From here on, every statement announces its changes (nobody watching, they skip that).
+      const stopWatching = await scope.watchDeliveryChanges();
+      return whenEnded(
+        pipe(
+          scope.pubSub.subscribe(topics.deliveryUpdated),
+          filter((change: DeliveryChange) => change.projectId === projectId && (!webhookId || change.webhookId === webhookId) && (!eventType || eventTypeMatches(eventType, change.eventType))),
+        ),
+        stopWatching,
       );
     },
   })

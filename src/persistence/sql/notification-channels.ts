@@ -11,6 +11,29 @@ export const webhookHealthChannel = 'hookline_webhook_health';
 export const apiKeyRevokedChannel = 'hookline_api_key_revoked';
 
 /**
+ * Wake-ups for dispatchers when nobody watches delivery changes: an empty payload, sent at
+ * most once per transaction, when the statement made a delivery due.
+ */
+export const deliveryDueChannel = 'hookline_delivery_due';
+
+/**
+ * Two advisory locks (two int4 keys, so pg_locks shows them with objsubid 2, apart from the
+ * bigint keys of the migration and bootstrap locks) tell statements whether anyone watches:
+ * - every process with a live `deliveryUpdated` subscription holds WATCHERS shared on its
+ *   listening connection (a session lock: a crashed process stops holding it);
+ * - every statement that announces changes holds BARRIER shared until it commits, and checks
+ *   for WATCHERS after taking it. A process starting to watch takes WATCHERS, then BARRIER
+ *   exclusively for a moment: that waits out the statements that looked before it arrived,
+ *   so every change committed after a subscription starts reaches it.
+ * A delivery changes three times (queued, claimed, recorded), and every change is built into
+ * JSON by PostgreSQL, queued, and parsed by every Hookline process; when nobody watches, that
+ * work is skipped.
+ */
+export const watchLockClass = 0x486b6c6e;
+export const watchersLockKey = 1;
+export const watchBarrierLockKey = 2;
+
+/**
  * Changes per notification. A NOTIFY payload must stay under 8,000 bytes; one change is about
  * 330 bytes, up to about 500 with a 200-character event type.
  */
@@ -19,11 +42,22 @@ const changesPerNotification = 10;
 /**
  * A CTE named `name` that announces every delivery row of `source` (a CTE returning delivery
  * rows) on the delivery channel as JSON arrays of changes, one NOTIFY per ten, sent with the
- * commit that made them. The statement must read it, for instance with
- * `(select count(*) from notified)` in its select list, or PostgreSQL skips it.
+ * commit that made them; when no process watches delivery changes, it sends one empty wake-up
+ * on the due channel instead, if the statement made a delivery due. The statement must read it,
+ * for instance with `(select count(*) from notified)` in its select list, or PostgreSQL skips it.
  */
 export function deliveryChangesNotification(source: string, name = 'notified'): string {
-  return `${name} as (
+  return `${name}_watch as materialized (
+    select exists (
+      select 1 from pg_locks l
+      where l.locktype = 'advisory' and l.granted and l.objsubid = 2
+        and l.classid = ${watchLockClass} and l.objid = ${watchersLockKey}
+        and l.database = (select oid from pg_database where datname = current_database())
+        -- Correlated with the barrier row, so it is looked at only once the barrier is held.
+        and barrier.held
+    ) as watched
+    from (select pg_advisory_xact_lock_shared(${watchLockClass}, ${watchBarrierLockKey})::text is not null as held) barrier
+  ), ${name} as (
     select pg_notify('${deliveryChangedChannel}', json_agg(change)::text)
     from (
       select json_build_object(
@@ -32,6 +66,11 @@ export function deliveryChangesNotification(source: string, name = 'notified'): 
                'nextAttemptAt', s.next_attempt_at, 'lastAttemptAt', s.last_attempt_at,
                'createdAt', s.created_at, 'updatedAt', s.updated_at) as change,
              (row_number() over () - 1) / ${changesPerNotification} as chunk
-      from ${source} s) changes
-    group by chunk)`;
+      from ${source} s
+      where (select watched from ${name}_watch)) changes
+    group by chunk
+    union all
+    select pg_notify('${deliveryDueChannel}', '')
+    where exists (select 1 from ${source} s where s.status in ('PENDING', 'RETRYING') and s.next_attempt_at <= now() + interval '1 second')
+      and not (select watched from ${name}_watch))`;
 }
