@@ -315,6 +315,15 @@ describe('queries', () => {
     expect(idsOf(await deliveries(app, { createdBefore: boundary })).sort()).toEqual([firstOk, firstFailed].sort());
     expect(idsOf(await deliveries(app, { createdAfter: boundary, createdBefore: new Date(Date.now() + 3600_000).toISOString(), webhookId: ok.id }))).toEqual([secondOk]);
     expect(await deliveries(app, { createdBefore: new Date(Date.now() - 3600_000).toISOString() })).toEqual([]);
+    // A delivery's createdAt is the millisecond in its id; the bounds hold to the millisecond:
+    // createdAfter takes its own moment in, createdBefore leaves it out.
+    const { created_at: secondOkCreatedAt } = (await database.pool.query('select created_at from delivery where id = $1', [secondOk])).rows[0];
+    expect(secondOkCreatedAt.getTime()).toBe(Number.parseInt(secondOk.replace(/-/g, '').slice(0, 12), 16));
+    const exactly = secondOkCreatedAt.toISOString();
+    const justAfter = new Date(secondOkCreatedAt.getTime() + 1).toISOString();
+    expect(idsOf(await deliveries(app, { webhookId: ok.id, createdAfter: exactly, createdBefore: justAfter }))).toEqual([secondOk]);
+    expect(idsOf(await deliveries(app, { webhookId: ok.id, createdAfter: justAfter }))).toEqual([]);
+    expect(idsOf(await deliveries(app, { webhookId: ok.id, createdBefore: exactly }))).toEqual([firstOk]);
 
     // deliveryAttempts(filter)
     const attempts = async (filter: Record<string, unknown>) => (await graphqlData(app.url, attemptsQuery, { filter })).deliveryAttempts.nodes;

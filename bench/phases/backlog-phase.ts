@@ -11,6 +11,7 @@ import { generateApiKey } from '../../src/domain/api-keys.js';
 import { generateSecret } from '../../src/domain/signing.js';
 import { createLogger } from '../../src/logger.js';
 import { migrate } from '../../src/persistence/database.js';
+import { newUuidV7Sql, uuidTimeSql } from '../../src/persistence/sql/uuid-time.js';
 import { benchEventChannel, benchEventType } from '../common.js';
 import type { HooklineProcess } from '../hookline-process.js';
 import { median, waitForCount } from '../measure.js';
@@ -39,19 +40,18 @@ const insertChunk = 100_000;
 
 /** Events and their deliveries, PENDING and due now, straight into Hookline's tables. */
 async function insertBacklog(pool: pg.Pool, total: number, projectId: string, webhookId: string, log: (message: string) => void): Promise<void> {
-  // Hookline's ids are UUIDv7 (time-ordered); PostgreSQL 18 makes them itself, older servers get random ones.
-  const { rows } = await pool.query<{ version: number }>(`select current_setting('server_version_num')::int as version`);
-  const newId = rows[0]!.version >= 180000 ? 'uuidv7()' : 'gen_random_uuid()';
   for (let first = 1; first <= total; first += insertChunk) {
     const last = Math.min(total, first + insertChunk - 1);
     await pool.query(
       `with inserted_event as (
          insert into event (id, project_id, type, channel, data, created_at)
-         select ${newId}, $1, $2, $3, json_build_object('messageId', 'm-' || i, 'status', 'delivered', 'to', '+15550100'), now()
+         select ${newUuidV7Sql}, $1, $2, $3, json_build_object('messageId', 'm-' || i, 'status', 'delivered', 'to', '+15550100'), now()
          from generate_series($4::int, $5::int) as i
-         returning id)
+         returning id),
+       new_delivery as (select ${newUuidV7Sql} as id, id as event_id from inserted_event)
+       -- As Hookline stores them: ids are UUIDv7, and a delivery's created_at is the time in its id.
        insert into delivery (id, project_id, event_id, webhook_id, event_type, status, next_attempt_at, created_at, updated_at)
-       select ${newId}, $1, id, $6, $2, 'PENDING', now(), now(), now() from inserted_event`,
+       select id, $1, event_id, $6, $2, 'PENDING', now(), ${uuidTimeSql('id')}, now() from new_delivery`,
       [projectId, benchEventType, benchEventChannel, first, last, webhookId],
     );
     log(`backlog: inserted ${last} of ${total} deliveries`);

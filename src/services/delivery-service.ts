@@ -49,16 +49,17 @@ function timeRange(after: Date | null | undefined, before: Date | null | undefin
 
 /**
  * A time range also bounds the ids, so the query walks the id index instead of filtering a
- * whole project's rows. An id is made a little before its row's time is set (an attempt's id
- * after its request, up to the longest timeout later), hence the margin; the time condition
- * itself stays exact.
+ * whole project's rows. A delivery's createdAt is the millisecond in its id, so for
+ * deliveries the id range is the time range, exactly. An attempt's id is made when it is
+ * recorded, after its request (up to the longest timeout, 60 s, after its start): attempts get
+ * a margin above and keep the exact time condition.
  */
-const idTimeMarginMs = 5 * 60 * 1000;
+const attemptIdMarginMs = 2 * 60 * 1000;
 
-function idRange(after: Date | null | undefined, before: Date | null | undefined): Record<string, string> {
+function idRange(after: Date | null | undefined, before: Date | null | undefined, marginAfterMs = 0): Record<string, string> {
   const range: Record<string, string> = {};
-  if (after) range['$gte'] = firstUuidAt(new Date(after.getTime() - idTimeMarginMs));
-  if (before) range['$lt'] = firstUuidAt(new Date(before.getTime() + idTimeMarginMs));
+  if (after) range['$gte'] = firstUuidAt(after);
+  if (before) range['$lt'] = firstUuidAt(new Date(before.getTime() + marginAfterMs));
   return range;
 }
 
@@ -102,8 +103,7 @@ export class DeliveryService {
     if (filter.eventType) where['eventType'] = filter.eventType;
     const statuses = [...(filter.statuses ?? []), ...(filter.status ? [filter.status] : [])];
     if (statuses.length) where['status'] = { $in: statuses };
-    const created = timeRange(filter.createdAfter, filter.createdBefore);
-    if (created) where['createdAt'] = created;
+    // The creation time is in the id: the id range alone is the time range.
     const ids = idConditions(idRange(filter.createdAfter, filter.createdBefore), request.after);
     if (ids) where['id'] = ids;
     const rows = await this.em.find(Delivery, where, { orderBy: { id: 'desc' }, limit: size + 1 });
@@ -122,7 +122,7 @@ export class DeliveryService {
     if (filter.success !== null && filter.success !== undefined) where['success'] = filter.success;
     const started = timeRange(filter.startedAfter, filter.startedBefore);
     if (started) where['startedAt'] = started;
-    const ids = idConditions(idRange(filter.startedAfter, filter.startedBefore), request.after);
+    const ids = idConditions(idRange(filter.startedAfter, filter.startedBefore, attemptIdMarginMs), request.after);
     if (ids) where['id'] = ids;
     const rows = await this.em.find(Attempt, where, { orderBy: { id: 'desc' }, limit: size + 1 });
     return toPage(rows, size);

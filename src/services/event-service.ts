@@ -18,12 +18,22 @@ import {
   type NewEvent,
   type StoredEvent,
 } from '../persistence/sql/insert-events.js';
+import { uuidTime } from './pagination.js';
 
 /** The value of a webhook's ordering key for an event; null (unordered) when the path does not resolve. */
 function orderingValue(path: string | null, event: NewEvent): string | null {
   if (path === null) return null;
   const value = resolvePath({ id: event.id, type: event.type, channel: event.channel, createdAt: event.createdAt.toISOString(), data: event.data }, path);
   return value === undefined || value === null ? null : valueAsText(value);
+}
+
+/**
+ * A delivery's creation time is the millisecond in its id, exactly: a time range over
+ * deliveries is then an id range, which the id indexes answer without reading other rows.
+ */
+function newDelivery(fields: Omit<NewDelivery, 'id' | 'createdAt'>): NewDelivery {
+  const id = uuidv7();
+  return { id, createdAt: uuidTime(id), ...fields };
 }
 
 /**
@@ -40,12 +50,12 @@ export async function storeEvents(db: Queryable, projectId: string, candidates: 
   const deliveries: NewDelivery[] = [];
   for (const event of events) {
     if (event.callbackUrl) {
-      deliveries.push({ id: uuidv7(), eventId: event.id, webhookId: null, eventType: event.type, orderingKey: null });
+      deliveries.push(newDelivery({ eventId: event.id, webhookId: null, eventType: event.type, orderingKey: null }));
       continue;
     }
     for (const webhook of webhooks) {
       if (!webhookWantsEvent(webhook, event)) continue;
-      deliveries.push({ id: uuidv7(), eventId: event.id, webhookId: webhook.id, eventType: event.type, orderingKey: orderingValue(webhook.orderingKey, event) });
+      deliveries.push(newDelivery({ eventId: event.id, webhookId: webhook.id, eventType: event.type, orderingKey: orderingValue(webhook.orderingKey, event) }));
     }
   }
   const inserted = await insertEvents(db, projectId, events, deliveries);

@@ -51,6 +51,11 @@ export function isUuid(value: string): boolean {
   return uuidPattern.test(value);
 }
 
+/** The millisecond a UUIDv7 was made at: its first 48 bits. */
+export function uuidTime(id: string): Date {
+  return new Date(Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16));
+}
+
 /**
  * The smallest UUIDv7 of a moment: ids made at or after it sort at or after this one. Lets a
  * time range use the id index (ids are UUIDv7, so id order is creation order).

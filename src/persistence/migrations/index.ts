@@ -3,6 +3,7 @@ import { Migration20261122000100_callback_shape } from './Migration2026112200010
 import { Migration20261122000200_health_ordering_retention } from './Migration20261122000200_health_ordering_retention.js';
 import { Migration20261122000300_api_keys } from './Migration20261122000300_api_keys.js';
 import { Migration20261122000400_derived_last_attempts } from './Migration20261122000400_derived_last_attempts.js';
+import { Migration20261122000500_delivery_time_in_id } from './Migration20261122000500_delivery_time_in_id.js';
 
 /**
  * Migrations are listed here rather than found by globbing the folder: the same list then
@@ -14,4 +15,5 @@ export const migrationsList = [
   { name: 'Migration20261122000200_health_ordering_retention', class: Migration20261122000200_health_ordering_retention },
   { name: 'Migration20261122000300_api_keys', class: Migration20261122000300_api_keys },
   { name: 'Migration20261122000400_derived_last_attempts', class: Migration20261122000400_derived_last_attempts },
+  { name: 'Migration20261122000500_delivery_time_in_id', class: Migration20261122000500_delivery_time_in_id },
 ];

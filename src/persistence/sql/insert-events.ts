@@ -40,6 +40,8 @@ export interface NewDelivery {
   eventType: string;
   /** Deliveries of one webhook with the same key go strictly one after another. */
   orderingKey: string | null;
+  /** The millisecond in the id. */
+  createdAt: Date;
 }
 
 export type NewEvent = CheckedEventInput & { id: string; createdAt: Date };
@@ -64,8 +66,8 @@ with inserted as (
   returning *
 ), queued as (
   insert into delivery (id, project_id, event_id, webhook_id, event_type, ordering_key, status, next_attempt_at, created_at, updated_at)
-  select d.id, $2, d.event_id, d.webhook_id, d.event_type, d.ordering_key, 'PENDING', now(), now(), now()
-  from jsonb_to_recordset($3::jsonb) as d(id uuid, event_id uuid, webhook_id uuid, event_type text, ordering_key text)
+  select d.id, $2, d.event_id, d.webhook_id, d.event_type, d.ordering_key, 'PENDING', now(), d.created_at, now()
+  from jsonb_to_recordset($3::jsonb) as d(id uuid, event_id uuid, webhook_id uuid, event_type text, ordering_key text, created_at timestamptz)
   join inserted on inserted.id = d.event_id
   returning *
 ), ${deliveryChangesNotification('queued')}
@@ -91,6 +93,7 @@ export async function insertEvents(db: Queryable, projectId: string, events: rea
     webhook_id: delivery.webhookId,
     event_type: delivery.eventType,
     ordering_key: delivery.orderingKey,
+    created_at: delivery.createdAt.toISOString(),
   }));
   const result = await db.query({ name: 'insert-events', text: insertEventsSql, values: [JSON.stringify(eventRows), projectId, JSON.stringify(deliveryRows)] });
   return result.rows.map(toStoredEvent);
