@@ -126,6 +126,8 @@ export class Dispatcher {
       return 0;
     }
     const limit = Math.min(free, maximumClaimBatch);
+    // A webhook at its limit is left out of the claim: its due deliveries wait for its slots.
+    const someWebhookFullBefore = this.someWebhookFull();
     const claimed = await claimDueDeliveries(this.db, {
       workerId: this.options.workerId,
       limit,
@@ -133,10 +135,18 @@ export class Dispatcher {
       inFlightByWebhook: this.inFlightByGroup,
       leaseMarginMs: this.options.leaseMarginMs,
     });
-    this.workMayRemain = claimed.length > 0;
     if (claimed.length === limit) this.wanted = true;
     for (const delivery of claimed) this.start(delivery);
+    // Due work can only have been left behind by a full claim or a full webhook; then a freed
+    // slot claims again. Otherwise the claim took all there was, and new work announces itself
+    // (NOTIFY, a retry's timer, the tick): a finished send at low load costs no empty claim.
+    this.workMayRemain = claimed.length === limit || someWebhookFullBefore || this.someWebhookFull();
     return claimed.length;
+  }
+
+  private someWebhookFull(): boolean {
+    for (const count of this.inFlightByGroup.values()) if (count >= this.options.perWebhookConcurrency) return true;
+    return false;
   }
 
   /**
