@@ -1,14 +1,16 @@
 /**
- * The limit: the same durable work as Hookline (claim due deliveries, send them signed,
- * record every attempt and the delivery's new state), done by the least code this stack
- * allows: raw SQL through `pg`, one claim statement per batch, one write statement per
- * ~100 outcomes, one `got` instance. No GraphQL, no ORM, no fairness, no notifications, no
- * stored request or response: what Hookline is measured against is this floor of cost.
+ * The limit: the same durable work as Hookline (claim due deliveries, build each event's
+ * body, send it signed, record every attempt and the delivery's new state), done by the least
+ * code this stack allows: raw SQL through `pg`, one claim statement per batch, one write
+ * statement per ~100 outcomes, one `got` instance. No GraphQL, no ORM, no fairness, no
+ * notifications, no stored request or response: what Hookline is measured against is this
+ * floor of cost.
  *
- * The parent creates and fills its tables (phases/limit-phase.ts), then sends 'start'.
+ * The parent creates its tables and stores the events with their deliveries
+ * (phases/limit-phase.ts), before or while this process works them off.
  */
 import pg from 'pg';
-import { createSenderClient, Signer, type BenchWebhook, type SenderClient } from './common.js';
+import { createSenderClient, envelopeBody, Signer, type BenchWebhook, type SenderClient } from './common.js';
 import { serveParent } from './ipc.js';
 
 export interface LimitWorkerSettings {
@@ -32,7 +34,9 @@ where d.id in (
   order by next_attempt_at
   limit $1
   for update skip locked)
-returning d.id, d.webhook, d.payload, d.attempt_count
+returning d.id, d.webhook, d.attempt_count,
+  (select json_build_object('id', e.id, 'type', e.type, 'channel', e.channel, 'createdAt', e.created_at, 'data', e.data)
+   from limit_event e where e.id = d.event_id) as event
 `;
 
 const recordSql = `
@@ -54,8 +58,8 @@ where d.id = o.delivery_id
 interface ClaimedDelivery {
   id: string;
   webhook: number;
-  payload: string;
   attempt_count: number;
+  event: { id: string; type: string; channel: string | null; createdAt: string; data: Record<string, unknown> };
 }
 
 interface Outcome {
@@ -116,8 +120,9 @@ class LimitWorker {
   private async send(delivery: ClaimedDelivery): Promise<void> {
     this.inFlight++;
     const webhook = this.settings.webhooks[delivery.webhook]!;
-    const headers = this.signers[delivery.webhook]!.headers(delivery.id, new Date(), delivery.payload);
-    const outcome = await this.client.post(webhook.url, headers, delivery.payload);
+    const body = envelopeBody(delivery.event);
+    const headers = this.signers[delivery.webhook]!.headers(delivery.id, new Date(), body);
+    const outcome = await this.client.post(webhook.url, headers, body);
     this.record({
       delivery_id: delivery.id,
       number: delivery.attempt_count,
