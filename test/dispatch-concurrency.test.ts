@@ -85,6 +85,24 @@ const webhookIdOf = (request: { headers: Record<string, unknown> }) => request.h
 
 // ---------------------------------------------------------------------------------------------
 
+describe('one dispatcher under a backlog', () => {
+  test('a backlog far beyond the concurrency limits drains by itself: freed slots claim again, with no tick', async () => {
+    const database = await newDatabase();
+    const receiver = await newReceiver({ status: 200, body: 'ok' });
+    // No scheduler: nothing but the publish's wake-up and the dispatcher's own claims moves the backlog.
+    const app = await newApp({ databaseUrl: database.url, withoutScheduler: true, dispatcher: { concurrency: 6, perWebhookConcurrency: 4 } });
+    const first = await createWebhook(app.url, { url: `${receiver.url}/first`, eventTypes: ['backlog.first'] });
+    const second = await createWebhook(app.url, { url: `${receiver.url}/second`, eventTypes: ['backlog.second'] });
+
+    await publishEvents(app.url, Array.from({ length: 100 }, (_, n) => ({ type: 'backlog.first', data: { n } })));
+    await publishEvents(app.url, Array.from({ length: 100 }, (_, n) => ({ type: 'backlog.second', data: { n } })));
+
+    await waitForStatus(database, 'SUCCEEDED', 100, { webhookId: first.id });
+    await waitForStatus(database, 'SUCCEEDED', 100, { webhookId: second.id });
+    expect(receiver.requests).toHaveLength(200);
+  }, 40_000);
+});
+
 describe('two dispatchers on one database', () => {
   test('never send one delivery twice: 300 events are each delivered exactly once, with one attempt each', async () => {
     const database = await newDatabase();

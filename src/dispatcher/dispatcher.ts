@@ -126,8 +126,7 @@ export class Dispatcher {
       return 0;
     }
     const limit = Math.min(free, maximumClaimBatch);
-    // A webhook at its limit is left out of the claim: its due deliveries wait for its slots.
-    const someWebhookFullBefore = this.someWebhookFull();
+    const inFlightAtClaim = new Map(this.inFlightByGroup);
     const claimed = await claimDueDeliveries(this.db, {
       workerId: this.options.workerId,
       limit,
@@ -137,15 +136,26 @@ export class Dispatcher {
     });
     if (claimed.length === limit) this.wanted = true;
     for (const delivery of claimed) this.start(delivery);
-    // Due work can only have been left behind by a full claim or a full webhook; then a freed
-    // slot claims again. Otherwise the claim took all there was, and new work announces itself
-    // (NOTIFY, a retry's timer, the tick): a finished send at low load costs no empty claim.
-    this.workMayRemain = claimed.length === limit || someWebhookFullBefore || this.someWebhookFull();
+    this.workMayRemain = this.claimMayHaveLeftWork(claimed, limit, inFlightAtClaim);
     return claimed.length;
   }
 
-  private someWebhookFull(): boolean {
-    for (const count of this.inFlightByGroup.values()) if (count >= this.options.perWebhookConcurrency) return true;
+  /**
+   * Due work can only have been left behind by a claim that took as many as it could: its
+   * limit in all, or a webhook's free slots (a webhook with none was left out). Then each
+   * freed slot claims again. Otherwise the claim took all there was, and new work announces
+   * itself (NOTIFY, a retry's timer, the tick): at low load a finished send costs no empty claim.
+   */
+  private claimMayHaveLeftWork(claimed: readonly ClaimedDelivery[], limit: number, inFlightAtClaim: ReadonlyMap<string, number>): boolean {
+    if (claimed.length === limit) return true;
+    const perWebhook = this.options.perWebhookConcurrency;
+    for (const count of inFlightAtClaim.values()) if (count >= perWebhook) return true;
+    const claimedByGroup = new Map<string, number>();
+    for (const delivery of claimed) {
+      const count = (claimedByGroup.get(delivery.groupKey) ?? 0) + 1;
+      claimedByGroup.set(delivery.groupKey, count);
+      if (count >= perWebhook - (inFlightAtClaim.get(delivery.groupKey) ?? 0)) return true;
+    }
     return false;
   }
 
