@@ -4,6 +4,7 @@ import { Migration20261122000200_health_ordering_retention } from './Migration20
 import { Migration20261122000300_api_keys } from './Migration20261122000300_api_keys.js';
 import { Migration20261122000400_derived_last_attempts } from './Migration20261122000400_derived_last_attempts.js';
 import { Migration20261122000500_delivery_time_in_id } from './Migration20261122000500_delivery_time_in_id.js';
+import { Migration20261204000000_lease_index_by_lock } from './Migration20261204000000_lease_index_by_lock.js';
 
 /**
  * Migrations are listed here rather than found by globbing the folder: the same list then
@@ -16,4 +17,5 @@ export const migrationsList = [
   { name: 'Migration20261122000300_api_keys', class: Migration20261122000300_api_keys },
   { name: 'Migration20261122000400_derived_last_attempts', class: Migration20261122000400_derived_last_attempts },
   { name: 'Migration20261122000500_delivery_time_in_id', class: Migration20261122000500_delivery_time_in_id },
+  { name: 'Migration20261204000000_lease_index_by_lock', class: Migration20261204000000_lease_index_by_lock },
 ];

@@ -10,7 +10,8 @@ with released as (
   update delivery
   set status = case when attempt_count > 0 then 'RETRYING' else 'PENDING' end,
       next_attempt_at = now(), locked_by = null, locked_until = null, updated_at = now()
-  where locked_by = $1 and status = 'SENDING' and ($2::uuid[] is null or id = any($2::uuid[]))
+  -- A claim holds a lease: the lease index finds this process's claims without reading the table.
+  where locked_until is not null and locked_by = $1 and status = 'SENDING' and ($2::uuid[] is null or id = any($2::uuid[]))
   returning *
 ), ${deliveryChangesNotification('released')}
 select r.id, (select count(*) from notified) from released r
