@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -106,17 +107,26 @@ export async function startHooklineProcess({ mainModule, databaseUrl, dataDir, p
   }
 
   const headers = { 'content-type': 'application/json', ...(await readApiKey(dataDir)) };
+  // The publisher shares the machine with what it measures: node:http on kept-alive sockets
+  // costs it about a fifth of the CPU per call that fetch does.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   let stopping: Promise<void> | null = null;
   return {
     pid: child.pid!,
     async graphql<T>(query: string, variables?: Record<string, unknown>): Promise<T> {
-      const response = await fetch(`${base}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-      const answer = (await response.json()) as { data?: T; errors?: { message: string }[] };
-      if (answer.errors?.length || !answer.data) throw new Error(`GraphQL error: ${answer.errors?.map((error) => error.message).join('; ') ?? `HTTP ${response.status}`}`);
+      const { status, body } = await postJson(agent, port, '/graphql', headers, JSON.stringify({ query, variables }));
+      let answer: { data?: T; errors?: { message: string }[] };
+      try {
+        answer = JSON.parse(body);
+      } catch {
+        throw new Error(`GraphQL error: HTTP ${status}, not JSON: ${body.slice(0, 200)}`);
+      }
+      if (answer.errors?.length || !answer.data) throw new Error(`GraphQL error: ${answer.errors?.map((error) => error.message).join('; ') ?? `HTTP ${status}`}`);
       return answer.data;
     },
     stop: () =>
       (stopping ??= (async () => {
+        agent.destroy();
         if (child.exitCode !== null || child.signalCode !== null) return;
         child.kill('SIGTERM');
         const killTimer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
@@ -124,4 +134,20 @@ export async function startHooklineProcess({ mainModule, databaseUrl, dataDir, p
         clearTimeout(killTimer);
       })()),
   };
+}
+
+function postJson(agent: http.Agent, port: number, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
 }
