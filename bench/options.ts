@@ -13,6 +13,10 @@ export interface BenchOptions {
   /** The latency phase: events per second, for this many seconds. */
   rate: number;
   durationSeconds: number;
+  /** The latency phase first publishes at its rate for this long, unmeasured: code paths compile, caches and pools fill. */
+  warmupSeconds: number;
+  /** VACUUM and CHECKPOINT between the throughput and latency phases (--no-settle: not). */
+  settle: boolean;
   /**
    * Requests in flight for the baseline and the limit script: what Hookline has with its defaults
    * for the benchmark's two webhooks (2 × HOOKLINE_PER_WEBHOOK_CONCURRENCY 32, under HOOKLINE_CONCURRENCY 128).
@@ -35,6 +39,8 @@ export const usage = `npm run bench -- [options]
   --in-flight <n>            publish calls in flight at once (default 3)
   --rate <n>                 latency phase: events per second (default 200)
   --duration <s>             latency phase: seconds (default 20, 5 with --quick)
+  --warmup <s>               latency phase: seconds at the same rate before measuring (default 3, 1 with --quick)
+  --no-settle                no VACUUM and CHECKPOINT between the throughput and latency phases
   --concurrency <n>          requests in flight for the baseline and the limit script (default 64)
   --backlog-size <n>         backlog deliveries (implies --backlog)
   --receiver-delay-ms <n>    the receiver answers after this long (default 0)
@@ -62,6 +68,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'in-flight': { type: 'string' },
       rate: { type: 'string' },
       duration: { type: 'string' },
+      warmup: { type: 'string' },
+      'no-settle': { type: 'boolean' },
       concurrency: { type: 'string' },
       'backlog-size': { type: 'string' },
       'receiver-delay-ms': { type: 'string' },
@@ -81,6 +89,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     publishersInFlight: number(values['in-flight'], 'in-flight', 3),
     rate: number(values.rate, 'rate', 200),
     durationSeconds: number(values.duration, 'duration', quick ? 5 : 20),
+    warmupSeconds: number(values.warmup, 'warmup', quick ? 1 : 3, (value) => Number.isInteger(value) && value >= 0),
+    settle: !(values['no-settle'] ?? false),
     concurrency: number(values.concurrency, 'concurrency', 64),
     receiverDelayMs: number(values['receiver-delay-ms'], 'receiver-delay-ms', 0, (value) => Number.isInteger(value) && value >= 0),
     receiverFailureRate: number(values['receiver-failure-rate'], 'receiver-failure-rate', 0, (value) => value >= 0 && value < 1),

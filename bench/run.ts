@@ -94,7 +94,7 @@ function printReport(options: BenchOptions, outcome: BenchOutcome, startedAt: nu
     `machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}`,
     `database: ${outcome.databaseDescription}`,
     `sizes: ${options.events} events × 2 webhooks, batches of ${options.batchSize}, ${options.publishersInFlight} in flight; ` +
-      `latency ${options.rate}/s for ${options.durationSeconds} s; concurrency ${options.concurrency}` +
+      `latency ${options.rate}/s for ${options.durationSeconds} s after ${options.warmupSeconds} s of warm-up${options.settle ? ', on a vacuumed database' : ' (no vacuum before it)'}; concurrency ${options.concurrency}` +
       (options.receiverDelayMs || options.receiverFailureRate ? `; receiver delay ${options.receiverDelayMs} ms, failure rate ${options.receiverFailureRate}` : ''),
     `load average (1 5 15 min): ${loadAtStart} at start, ${loadAverage()} at end; run took ${((Date.now() - startedAt) / 1000).toFixed(0)} s`,
     '',

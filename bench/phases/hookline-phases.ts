@@ -75,22 +75,45 @@ async function measureThroughput(context: PhaseContext, hookline: HooklineProces
   };
 }
 
-async function measureLatency(context: PhaseContext, hookline: HooklineProcess, previousWebhookIds: string[]): Promise<PhaseResult> {
+/**
+ * Between the phases, as pgbench does before each run: VACUUM and a CHECKPOINT, so that the
+ * latency phase starts from a clean database rather than from the cleanup after the burst.
+ * Without it, the throughput phase's dead index entries and the autovacuum and checkpoint
+ * they bring land in this phase's first seconds (the README gives the numbers both ways).
+ */
+async function settleDatabase(context: PhaseContext, pool: pg.Pool): Promise<void> {
+  await pool.query('vacuum (analyze)');
+  // CHECKPOINT needs a superuser (or pg_checkpoint): a DATABASE_URL user may have neither.
+  await pool.query('checkpoint').catch((error) => context.log(`no CHECKPOINT before the latency phase: ${error instanceof Error ? error.message : error}`));
+}
+
+async function measureLatency(context: PhaseContext, hookline: HooklineProcess, pool: pg.Pool, previousWebhookIds: string[]): Promise<PhaseResult> {
   const { options } = context;
   // A fresh webhook set: one webhook, so every event is one delivery and one latency sample.
   // The throughput webhooks are stopped, not deleted: deleting one clears the webhook of each of
   // its 20,000 deliveries, a write of the whole table that would land in this phase's first seconds.
   for (const id of previousWebhookIds) await hookline.graphql(stopWebhookMutation, { id });
   await createWebhook(hookline, 'bench-latency', `${context.receiverUrl}/hookline/latency`);
+  if (options.settle) await settleDatabase(context, pool);
   const total = options.rate * options.durationSeconds;
+  const publishOne = async (sequence: number) => {
+    await hookline.graphql(publishEventMutation, { input: eventInput(sequence, Date.now()) });
+  };
+  const warmupEvents = options.rate * options.warmupSeconds;
+  if (warmupEvents > 0) {
+    // Unmeasured: the first single-event publishes after the batch phase run cold code and
+    // fill pools; a latency figure is about the steady state at this rate.
+    context.log(`hookline latency: warming up at ${options.rate} events/s for ${options.warmupSeconds} s (not measured)`);
+    await resetReceiver(context);
+    await sendAtRate(warmupEvents, options.rate, publishOne);
+    await waitForCount(() => receiverRequestCount(context), warmupEvents, { what: 'hookline latency warm-up', ...completionPoll, intervalMs: 20 });
+  }
   await resetReceiver(context);
   context.log(`hookline latency: ${options.rate} events/s for ${options.durationSeconds} s, one publishEvent each`);
 
   const meter = new ResourceMeter(hookline.pid, context.server.postmasterPid, 250);
   const startedAt = performance.now();
-  const { late } = await sendAtRate(total, options.rate, async (sequence) => {
-    await hookline.graphql(publishEventMutation, { input: eventInput(sequence, Date.now()) });
-  });
+  const { late } = await sendAtRate(total, options.rate, (sequence) => publishOne(warmupEvents + sequence));
   const allAcceptedAt = performance.now();
   const finishedAt = await waitForCount(() => receiverRequestCount(context), total, { what: 'hookline latency', ...completionPoll, stallTimeoutMs: 30_000 });
   const reading = meter.stop();
@@ -118,7 +141,7 @@ export async function runHooklinePhases(context: PhaseContext): Promise<Hookline
   try {
     hookline = await startHookline(context, database);
     const throughput = await measureThroughput(context, hookline, pool);
-    const latency = await measureLatency(context, hookline, throughput.webhookIds);
+    const latency = await measureLatency(context, hookline, pool, throughput.webhookIds);
     // VmHWM: the peak between samples too.
     const peakRssMb = Math.max(throughput.result.rssMb, latency.rssMb, memory(hookline.pid)?.peakRssMb ?? 0);
     return { throughput: throughput.result, latency, peakRssMb };
