@@ -109,7 +109,9 @@ export async function startHooklineProcess({ mainModule, databaseUrl, dataDir, p
   const headers = { 'content-type': 'application/json', ...(await readApiKey(dataDir)) };
   // The publisher shares the machine with what it measures: node:http on kept-alive sockets
   // costs it about a fifth of the CPU per call that fetch does.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  // A socket idle for 4 s is dropped: Hookline's server closes idle ones after 5 s (Node's
+  // default), and a request sent on a socket it is closing fails with ECONNRESET.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64, timeout: 4_000 });
   let stopping: Promise<void> | null = null;
   return {
     pid: child.pid!,
