@@ -101,6 +101,33 @@ describe('one dispatcher under a backlog', () => {
     await waitForStatus(database, 'SUCCEEDED', 100, { webhookId: second.id });
     expect(receiver.requests).toHaveLength(200);
   }, 40_000);
+
+  test('a backlog held back by attempt records that cannot be written yet goes on once they are written, with no tick', async () => {
+    const database = await newDatabase();
+    const receiver = await newReceiver({ status: 200, body: 'ok' });
+    const app = await newApp({ databaseUrl: database.url, withoutScheduler: true, dispatcher: { concurrency: 6, perWebhookConcurrency: 6 } });
+    const webhook = await createWebhook(app.url, { url: `${receiver.url}/held`, eventTypes: ['backlog.held'] });
+
+    // Attempt records wait on this lock: sends go on until twice the concurrency is claimed and unrecorded.
+    const blocker = await database.pool.connect();
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      await blocker.query('commit');
+      blocker.release();
+    };
+    resources.onCleanup(release);
+    await blocker.query('begin');
+    await blocker.query('lock table attempt in share mode');
+
+    await publishEvents(app.url, Array.from({ length: 30 }, (_, n) => ({ type: 'backlog.held', data: { n } })));
+    await waitFor(() => receiver.requests.length === 12, { description: '12 requests, then no room to claim more' });
+    await release();
+
+    await waitForStatus(database, 'SUCCEEDED', 30, { webhookId: webhook.id });
+    expect(receiver.requests).toHaveLength(30);
+  }, 40_000);
 });
 
 describe('two dispatchers on one database', () => {

@@ -185,8 +185,10 @@ export class Dispatcher {
       .finally(() => {
         releaseSlot();
         this.unfinished.delete(done);
+        // A claim held back by outcomes still being written (the bound on unfinished work) claims
+        // again once one is written: the slots were freed before, with no room to use them then.
         // An ordered delivery, once recorded, may have made the next one of its key due.
-        if (delivery.orderingKey !== null) this.poke();
+        if (this.workMayRemain || delivery.orderingKey !== null) this.poke();
       });
     entry.done = done;
     this.unfinished.add(done);
