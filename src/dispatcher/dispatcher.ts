@@ -50,6 +50,8 @@ export class Dispatcher {
   private loop: Promise<void> | null = null;
   /** Set when the last claim found work: a finished send may then make room for more. */
   private workMayRemain = false;
+  /** Set when a claim found no room because too many outcomes were waiting to be written. */
+  private heldBackByWrites = false;
   private lastClaimAt = 0;
   /** Wake-ups for retries due soon, so a short retry does not wait for the next tick. */
   private readonly retryTimers = new Set<NodeJS.Timeout>();
@@ -123,6 +125,8 @@ export class Dispatcher {
     const free = Math.min(this.options.concurrency - this.inFlight.size, 2 * this.options.concurrency - this.unfinished.size);
     if (free <= 0) {
       this.workMayRemain = true;
+      // Held back by outcomes not yet written: the next one written asks again (see start()).
+      if (this.unfinished.size >= 2 * this.options.concurrency) this.heldBackByWrites = true;
       return 0;
     }
     const limit = Math.min(free, maximumClaimBatch);
@@ -187,8 +191,13 @@ export class Dispatcher {
         this.unfinished.delete(done);
         // A claim held back by outcomes still being written (the bound on unfinished work) claims
         // again once one is written: the slots were freed before, with no room to use them then.
+        // Only then: a claim after every write would mostly find the webhooks full, and such a
+        // claim reads the whole due backlog looking for other work.
         // An ordered delivery, once recorded, may have made the next one of its key due.
-        if (this.workMayRemain || delivery.orderingKey !== null) this.poke();
+        if (this.heldBackByWrites || delivery.orderingKey !== null) {
+          this.heldBackByWrites = false;
+          this.poke();
+        }
       });
     entry.done = done;
     this.unfinished.add(done);
