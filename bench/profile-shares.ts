@@ -11,6 +11,7 @@
  * they were called from.
  */
 import { readFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
 
 interface CallFrame {
   functionName: string;
@@ -107,4 +108,4 @@ async function main(files: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await main(process.argv.slice(2));
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = await main(process.argv.slice(2));

@@ -210,6 +210,7 @@ describe('the lease sweep', () => {
     expect(attempts).toEqual([expect.objectContaining({ number: 1, response_status: 200, success: true })]);
     expect(receiver.requests.map(webhookIdOf)).toEqual([delivery.id]);
   }, 40_000);
+
   test('the lease index holds claims only, and no statement that merely names the SENDING status can read it', async () => {
     // After a burst, that index is mostly entries of deliveries long recorded (dead until VACUUM):
     // the statement recording attempts finds its few rows by primary key and must not be planned

@@ -122,11 +122,12 @@ export class Dispatcher {
     if (this.stopping) return 0;
     // Sends out, and outcomes waiting to be written, are both bounded, so a slow database holds
     // the dispatcher back instead of letting outcomes pile up in memory.
-    const free = Math.min(this.options.concurrency - this.inFlight.size, 2 * this.options.concurrency - this.unfinished.size);
+    const unfinishedRoom = 2 * this.options.concurrency - this.unfinished.size;
+    const free = Math.min(this.options.concurrency - this.inFlight.size, unfinishedRoom);
     if (free <= 0) {
       this.workMayRemain = true;
       // Held back by outcomes not yet written: the next one written asks again (see start()).
-      if (this.unfinished.size >= 2 * this.options.concurrency) this.heldBackByWrites = true;
+      if (unfinishedRoom <= 0) this.heldBackByWrites = true;
       return 0;
     }
     const limit = Math.min(free, maximumClaimBatch);
@@ -189,11 +190,10 @@ export class Dispatcher {
       .finally(() => {
         releaseSlot();
         this.unfinished.delete(done);
-        // A claim held back by outcomes still being written (the bound on unfinished work) claims
-        // again once one is written: the slots were freed before, with no room to use them then.
-        // Only then: a claim after every write would mostly find the webhooks full, and such a
-        // claim reads the whole due backlog looking for other work.
-        // An ordered delivery, once recorded, may have made the next one of its key due.
+        // Claim again after a write only when a claim was held back by unwritten outcomes (their
+        // slots were freed with no room to use them), or when this delivery was ordered (the next
+        // of its key may now be due). After every write, most claims would find the webhooks full
+        // and read the whole due backlog looking for other work.
         if (this.heldBackByWrites || delivery.orderingKey !== null) {
           this.heldBackByWrites = false;
           this.poke();
