@@ -94,8 +94,18 @@ export function postgresCpuTimeMs(postmasterPid: number): number {
   return ticksToMs(ticks);
 }
 
+/** The machine's CPU ticks so far, all cores: idle (idle and iowait) and in all. */
+function machineTicks(): { idle: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already counted in user).
+  const counted = fields.slice(0, 8);
+  return { idle: counted[3]! + counted[4]!, total: counted.reduce((sum, value) => sum + value, 0) };
+}
+
 export interface ResourceReading {
   cpuMs: number;
+  /** Share of the machine's CPU time (all cores) that nobody used over the phase. */
+  machineIdleShare: number;
   /** null when the database server is not ours to see (DATABASE_URL). */
   postgresCpuMs: number | null;
   /** Resident set samples, one per interval. */
@@ -111,6 +121,7 @@ export interface ResourceReading {
 export class ResourceMeter {
   private readonly cpuAtStart: number;
   private readonly postgresCpuAtStart: number | null;
+  private readonly machineAtStart = machineTicks();
   private readonly samples: number[] = [];
   private readonly timer: NodeJS.Timeout;
 
@@ -133,8 +144,10 @@ export class ResourceMeter {
   stop(): ResourceReading {
     clearInterval(this.timer);
     this.sample();
+    const machine = machineTicks();
     return {
       cpuMs: cpuTimeMs(this.pid) - this.cpuAtStart,
+      machineIdleShare: (machine.idle - this.machineAtStart.idle) / Math.max(1, machine.total - this.machineAtStart.total),
       postgresCpuMs: this.postmasterPid === null || this.postgresCpuAtStart === null ? null : postgresCpuTimeMs(this.postmasterPid) - this.postgresCpuAtStart,
       rssSamplesMb: this.samples,
       maximumRssMb: Math.max(...this.samples),

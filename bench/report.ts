@@ -10,6 +10,8 @@ export interface PhaseResult {
   cpuMs: number;
   /** CPU of the PostgreSQL server over the phase; null when it is not ours to see. */
   postgresCpuMs: number | null;
+  /** Share of the machine's CPU (all cores) left idle over the phase: above a few percent, something other than CPU held the phase back. */
+  machineIdleShare: number;
   /** Largest resident set sampled during the phase. */
   rssMb: number;
   latency: LatencySummary | null;
@@ -24,7 +26,7 @@ function cell(value: number | null | undefined, decimals: number): string {
 }
 
 export function formatTable(results: readonly PhaseResult[]): string {
-  const header = ['phase', 'count', 'seconds', 'per second', 'CPU ms/delivery', 'PG CPU ms/delivery', 'RSS MB', 'p50 ms', 'p95 ms', 'p99 ms'];
+  const header = ['phase', 'count', 'seconds', 'per second', 'CPU ms/delivery', 'PG CPU ms/delivery', 'idle %', 'RSS MB', 'p50 ms', 'p95 ms', 'p99 ms'];
   const rows = results.map((result) => [
     result.phase,
     String(result.count),
@@ -32,6 +34,7 @@ export function formatTable(results: readonly PhaseResult[]): string {
     cell(perSecond(result), 0),
     cell(result.cpuMs / result.count, 2),
     cell(result.postgresCpuMs === null ? null : result.postgresCpuMs / result.count, 2),
+    cell(result.machineIdleShare * 100, 0),
     cell(result.rssMb, 0),
     cell(result.latency?.p50, 1),
     cell(result.latency?.p95, 1),

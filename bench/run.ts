@@ -102,6 +102,7 @@ function printReport(options: BenchOptions, outcome: BenchOutcome, startedAt: nu
     '',
     'CPU ms/delivery: the process doing the work (Hookline, publishing included / graphile-worker and limit script, storing not included: the parent stores);',
     'PG CPU: the whole PostgreSQL server over the phase (embedded only). RSS: the largest resident set sampled during the phase.',
+    'idle %: the share of the machine\'s CPU (all cores) nobody used over the phase; a throughput phase well above 0 was held back by waiting, not by CPU.',
     'Latency: publish to receiver. Throughput rows: the work is stored (published) while it is sent, inside the clock;',
     '"limit, drain only" had its deliveries stored before its clock started (compare with the backlog row, which drains the same way).',
     `Hookline peak RSS (VmHWM): ${outcome.hooklinePeakRssMb.toFixed(0)} MB`,

@@ -186,6 +186,7 @@ export async function runBacklogPhase(context: PhaseContext, total: number): Pro
         seconds: (finishedAt - startedAt) / 1000,
         cpuMs: reading.cpuMs,
         postgresCpuMs: reading.postgresCpuMs,
+        machineIdleShare: reading.machineIdleShare,
         rssMb: reading.maximumRssMb,
         latency: null,
       },

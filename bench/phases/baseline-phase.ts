@@ -14,7 +14,7 @@ import { forkHelper } from '../ipc.js';
 import { BackgroundFailure, sendInBatches, waitForCount } from '../measure.js';
 import { ResourceMeter } from '../process-stats.js';
 import type { PhaseResult } from '../report.js';
-import { completionPoll, countRows, openPool, publishingNote, receiverNote, receiverReport, resetReceiver, type PhaseContext } from './phase-context.js';
+import { completionPoll, doneCount, openPool, publishingNote, receiverNote, receiverReport, resetReceiver, type PhaseContext } from './phase-context.js';
 
 const schemaSql = `
 create table bench_event (
@@ -97,7 +97,7 @@ export async function runBaselinePhase(context: PhaseContext): Promise<PhaseResu
         () => (allAcceptedAt = performance.now()),
       ),
     );
-    const finishedAt = await waitForCount(() => countRows(pool, 'select count(*) from bench_attempt where success'), expected, {
+    const finishedAt = await waitForCount(doneCount(context, pool, 'select count(*) from bench_attempt where success', expected), expected, {
       what: 'baseline',
       ...completionPoll,
       check: enqueueing.check,
@@ -110,6 +110,7 @@ export async function runBaselinePhase(context: PhaseContext): Promise<PhaseResu
       seconds: (finishedAt - startedAt) / 1000,
       cpuMs: reading.cpuMs,
       postgresCpuMs: reading.postgresCpuMs,
+      machineIdleShare: reading.machineIdleShare,
       rssMb: reading.maximumRssMb,
       latency: report.latency,
       notes: [publishingNote(options.events, (allAcceptedAt - startedAt) / 1000), ...receiverNote(report.requests, expected)],

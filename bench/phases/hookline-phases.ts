@@ -10,7 +10,7 @@ import type { HooklineProcess } from '../hookline-process.js';
 import { BackgroundFailure, sendAtRate, sendInBatches, waitForCount } from '../measure.js';
 import { memory, ResourceMeter } from '../process-stats.js';
 import type { PhaseResult } from '../report.js';
-import { completionPoll, countRows, openPool, publishingNote, receiverNote, receiverReport, receiverRequestCount, resetReceiver, startHookline, type PhaseContext } from './phase-context.js';
+import { completionPoll, countRows, doneCount, openPool, publishingNote, receiverNote, receiverReport, receiverRequestCount, resetReceiver, startHookline, type PhaseContext } from './phase-context.js';
 
 export interface HooklineResults {
   throughput: PhaseResult;
@@ -49,7 +49,7 @@ async function measureThroughput(context: PhaseContext, hookline: HooklineProces
       await hookline.graphql(publishEventsMutation, { inputs });
     }).then(() => (allAcceptedAt = performance.now())),
   );
-  const finishedAt = await waitForCount(() => countRows(pool, `select count(*) from delivery where status = 'SUCCEEDED'`), expected, {
+  const finishedAt = await waitForCount(doneCount(context, pool, `select count(*) from delivery where status = 'SUCCEEDED'`, expected), expected, {
     what: 'hookline throughput',
     ...completionPoll,
     check: publishing.check,
@@ -68,6 +68,7 @@ async function measureThroughput(context: PhaseContext, hookline: HooklineProces
       seconds: (finishedAt - startedAt) / 1000,
       cpuMs: reading.cpuMs,
       postgresCpuMs: reading.postgresCpuMs,
+      machineIdleShare: reading.machineIdleShare,
       rssMb: reading.maximumRssMb,
       latency: report.latency,
       notes: [publishingNote(options.events, (allAcceptedAt - startedAt) / 1000), ...receiverNote(report.requests, expected)],
@@ -124,6 +125,7 @@ async function measureLatency(context: PhaseContext, hookline: HooklineProcess, 
     seconds: (finishedAt - startedAt) / 1000,
     cpuMs: reading.cpuMs,
     postgresCpuMs: reading.postgresCpuMs,
+    machineIdleShare: reading.machineIdleShare,
     rssMb: reading.maximumRssMb,
     latency: report.latency,
     notes: [

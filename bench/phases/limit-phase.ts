@@ -16,7 +16,7 @@ import type { LimitWorkerSettings } from '../limit-worker.js';
 import { BackgroundFailure, sendInBatches, waitForCount } from '../measure.js';
 import { ResourceMeter } from '../process-stats.js';
 import type { PhaseResult } from '../report.js';
-import { completionPoll, countRows, openPool, publishingNote, receiverNote, receiverReport, resetReceiver, type PhaseContext } from './phase-context.js';
+import { completionPoll, doneCount, openPool, publishingNote, receiverNote, receiverReport, resetReceiver, type PhaseContext } from './phase-context.js';
 
 const schemaSql = `
 create table limit_event (
@@ -102,7 +102,7 @@ export async function runLimitPhase(context: PhaseContext, mode: LimitMode): Pro
     const storing = new BackgroundFailure();
     let allStoredAt = Number.NaN;
     if (mode === 'stored while sending') void storing.watch(store().then(() => (allStoredAt = performance.now())));
-    const finishedAt = await waitForCount(() => countRows(pool, 'select count(*) from limit_attempt where success'), expected, {
+    const finishedAt = await waitForCount(doneCount(context, pool, 'select count(*) from limit_attempt where success', expected), expected, {
       what: `limit script (${mode})`,
       ...completionPoll,
       check: storing.check,
@@ -115,6 +115,7 @@ export async function runLimitPhase(context: PhaseContext, mode: LimitMode): Pro
       seconds: (finishedAt - startedAt) / 1000,
       cpuMs: reading.cpuMs,
       postgresCpuMs: reading.postgresCpuMs,
+      machineIdleShare: reading.machineIdleShare,
       rssMb: reading.maximumRssMb,
       // The script does not measure publish-to-receiver time.
       latency: null,

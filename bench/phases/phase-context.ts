@@ -51,6 +51,19 @@ export const resetReceiver = (context: PhaseContext) => context.receiver.request
 export const receiverReport = (context: PhaseContext) => context.receiver.request<ReceiverReport>('report');
 export const receiverRequestCount = (context: PhaseContext) => context.receiver.request<number>('count');
 
+/**
+ * How many deliveries of a throughput phase are done, for waitForCount: the receiver's count
+ * until it has seen every request (none can be recorded before it was sent), then the database
+ * count that decides. Counting a large table ten times a second costs the database CPU that the
+ * work under test would otherwise get, unevenly between phases whose tables differ in width.
+ */
+export function doneCount(context: PhaseContext, pool: pg.Pool, countSql: string, expected: number): () => Promise<number> {
+  return async () => {
+    const sent = await receiverRequestCount(context);
+    return sent < expected ? Math.min(sent, expected - 1) : countRows(pool, countSql);
+  };
+}
+
 /** Completion polls: every 100 ms, as a dashboard would; a phase that stops moving for a minute has failed. */
 export const completionPoll = { intervalMs: 100, stallTimeoutMs: 60_000 };
 
