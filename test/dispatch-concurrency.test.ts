@@ -231,6 +231,32 @@ describe('the lease sweep', () => {
       client.release();
     }
   });
+
+  test('claims commit without waiting for the disk, on connections of their own; published events and attempt records wait for it', async () => {
+    const database = await newDatabase();
+    const receiver = await newReceiver();
+    const app = await newApp({ databaseUrl: database.url, withoutScheduler: true });
+    await createWebhook(app.url, { url: `${receiver.url}/durable` });
+    await publishEvent(app.url, { type: 'message.status', data: { n: 1 } });
+    await waitForStatus(database, 'SUCCEEDED', 1);
+
+    // Each connection's last statement stays in pg_stat_activity after it ran (and nothing runs
+    // after the record here: no scheduler, no more API calls).
+    const lastStatements = await database.pool.query<{ application_name: string; statement: string }>(
+      `select application_name,
+              case when query like '%with candidate as%' then 'claim'
+                   when query like '%insert into attempt%' then 'record' end as statement
+       from pg_stat_activity
+       where datname = current_database() and pid <> pg_backend_pid()`,
+    );
+    const poolsBy = (statement: string) => [...new Set(lastStatements.rows.filter((row) => row.statement === statement).map((row) => row.application_name))];
+    expect(poolsBy('claim')).toEqual(['hookline-claims']);
+    expect(poolsBy('record')).toEqual(['hookline']);
+
+    const setting = async (pool: { query: (sql: string) => Promise<{ rows: { synchronous_commit: string }[] }> }) => (await pool.query('show synchronous_commit')).rows[0]!.synchronous_commit;
+    expect(await setting(app.database.claimPool)).toBe('off');
+    expect(await setting(app.database.pool)).toBe('on');
+  });
 });
 
 describe('a real server process', () => {

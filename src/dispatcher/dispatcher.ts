@@ -21,6 +21,8 @@ export interface DispatcherOptions {
   perWebhookConcurrency: number;
   leaseMarginMs: number;
   maximumResponseBodyBytes: number;
+  /** Where claims are made, if not on the main connection pool (Database.claimPool: commits that do not wait for the disk). */
+  claimDb?: Queryable;
   /** Overrides for tests: the clock and the jitter's random source. */
   now?: () => Date;
   random?: () => number;
@@ -132,7 +134,7 @@ export class Dispatcher {
     }
     const limit = Math.min(free, maximumClaimBatch);
     const inFlightAtClaim = new Map(this.inFlightByGroup);
-    const claimed = await claimDueDeliveries(this.db, {
+    const claimed = await claimDueDeliveries(this.options.claimDb ?? this.db, {
       workerId: this.options.workerId,
       limit,
       perWebhookLimit: this.options.perWebhookConcurrency,

@@ -10,8 +10,25 @@ export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 // ours stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
-export function createDatabasePool(databaseUrl: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 });
+export interface PoolOptions {
+  /**
+   * Commits return before their WAL is flushed to disk (`synchronous_commit = off` for the
+   * pool's sessions). Only for writes whose loss in a crash is harmless (see Database.claimPool).
+   */
+  asynchronousCommit?: boolean;
+  /** Shown in pg_stat_activity, to tell the pools' connections apart. */
+  applicationName?: string;
+}
+
+export function createDatabasePool(databaseUrl: string, max = 10, options: PoolOptions = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 10_000,
+    application_name: options.applicationName ?? 'hookline',
+    ...(options.asynchronousCommit ? { options: '-c synchronous_commit=off' } : {}),
+  });
   // An idle client losing its connection (a database restart) must not crash the process.
   pool.on('error', () => undefined);
   return pool;

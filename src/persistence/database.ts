@@ -11,6 +11,14 @@ const migrationLockKey = 7_461_920_311;
 export interface Database {
   orm: MikroORM;
   pool: pg.Pool;
+  /**
+   * For the dispatcher's claims only: commits that do not wait for the disk. A claim lost in a
+   * crash leaves its delivery queued, to be sent again, as a claim whose process died is handed
+   * back by its lease: the same at-least-once delivery, and nothing acknowledged is lost (events
+   * and attempt records are committed on the pool above, which waits; each such commit also
+   * flushes every claim committed before it).
+   */
+  claimPool: pg.Pool;
   close(): Promise<void>;
 }
 
@@ -37,11 +45,15 @@ export async function openDatabase(databaseUrl: string, logger: Logger, options:
   await migrate(databaseUrl, logger);
   const orm = await MikroORM.init(createOrmConfig(databaseUrl));
   const pool = createDatabasePool(databaseUrl, options.poolSize ?? 10);
+  // One claim runs at a time per dispatcher; the scheduler's tick may add one more.
+  const claimPool = createDatabasePool(databaseUrl, 2, { asynchronousCommit: true, applicationName: 'hookline-claims' });
   return {
     orm,
     pool,
+    claimPool,
     async close() {
       await pool.end().catch(() => undefined);
+      await claimPool.end().catch(() => undefined);
       await orm.close(true).catch(() => undefined);
     },
   };

@@ -118,6 +118,7 @@ export async function startHookline(options: HooklineOptions): Promise<Hookline>
       perWebhookConcurrency: config.dispatcher.perWebhookConcurrency,
       leaseMarginMs: config.dispatcher.leaseMarginMs,
       maximumResponseBodyBytes: config.dispatcher.maximumResponseBodyBytes,
+      claimDb: database.claimPool,
     });
     if (dispatching) {
       // While the listener was away, wake-ups were missed: look for due work at once.
