@@ -3,7 +3,7 @@
  * slots, sends each outside any transaction, and records the attempt with the delivery's new
  * state. Status changes reach subscribers through NOTIFY, sent by the same SQL statements.
  */
-import { v7 as uuidv7 } from 'uuid';
+import { newId } from '../domain/ids.js';
 import { DeliveryStatus } from '../domain/delivery-status.js';
 import { decideRetry, defaultRetryScheduleSeconds, parseRetryAfter } from '../domain/retry-policy.js';
 import type { Sender, SendOutcome } from '../delivery/http-sender.js';
@@ -268,7 +268,7 @@ export class Dispatcher {
     }
     return {
       deliveryId: delivery.id,
-      attemptId: uuidv7(),
+      attemptId: newId(),
       projectId: delivery.projectId,
       webhookId: delivery.webhookId,
       eventId: delivery.eventId,

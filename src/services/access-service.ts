@@ -6,7 +6,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
+import { newId } from '../domain/ids.js';
 import { generateApiKey, hashApiKey, looksLikeApiKey } from '../domain/api-keys.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
@@ -65,7 +65,7 @@ async function insertApiKey(db: Queryable, projectId: string, name: string | nul
   const generated = generateApiKey();
   const result = await db.query(
     'insert into api_key (id, project_id, name, prefix, key_hash) values ($1, $2, $3, $4, $5) returning *',
-    [uuidv7(), projectId, name, generated.prefix, generated.hash],
+    [newId(), projectId, name, generated.prefix, generated.hash],
   );
   return { key: generated.key, record: toApiKey(result.rows[0]) };
 }
@@ -92,7 +92,7 @@ export class AccessService {
   async createProject(name: string): Promise<{ project: ProjectRecord; apiKey: string; key: ApiKeyRecord }> {
     const projectName = checkName(name, 'name', true)!;
     return inTransaction(this.pool, async (client) => {
-      const project = (await client.query('insert into project (id, name) values ($1, $2) returning *', [uuidv7(), projectName])).rows[0];
+      const project = (await client.query('insert into project (id, name) values ($1, $2) returning *', [newId(), projectName])).rows[0];
       const { key, record } = await insertApiKey(client, project.id, 'first key');
       return { project: { id: project.id, name: project.name, createdAt: project.created_at }, apiKey: key, key: record };
     });
@@ -141,7 +141,7 @@ export class AccessService {
       await client.query('select pg_advisory_xact_lock($1)', [bootstrapLockKey]);
       const existing = await client.query('select 1 from project limit 1');
       if (existing.rowCount) return null;
-      const project = (await client.query(`insert into project (id, name) values ($1, 'default') returning id`, [uuidv7()])).rows[0];
+      const project = (await client.query(`insert into project (id, name) values ($1, 'default') returning id`, [newId()])).rows[0];
       return { projectId: project.id as string, ...(await insertApiKey(client, project.id, 'created on first start')) };
     });
     if (!created) return null;

@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import type { AddressPolicy } from '../delivery/address-policy.js';
-import { v7 as uuidv7 } from 'uuid';
+import { newId } from '../domain/ids.js';
 import { ValidationError } from '../domain/errors.js';
 import { checkEventInput, maximumEventsPerBatch, type CheckedEventInput, type PublishEventInput } from '../domain/event-input.js';
 import { webhookWantsEvent } from '../domain/event-matching.js';
@@ -32,7 +32,7 @@ function orderingValue(path: string | null, event: NewEvent): string | null {
  * deliveries is then an id range, which the id indexes answer without reading other rows.
  */
 function newDelivery(fields: Omit<NewDelivery, 'id' | 'createdAt'>): NewDelivery {
-  const id = uuidv7();
+  const id = newId();
   return { id, createdAt: uuidTime(id), ...fields };
 }
 
@@ -97,7 +97,7 @@ export class EventService {
         const earlier = firstWithKey.get(event.idempotencyKey);
         if (earlier) return earlier;
       }
-      const candidate = { ...event, id: uuidv7() };
+      const candidate = { ...event, id: newId() };
       if (event.idempotencyKey !== null) firstWithKey.set(event.idempotencyKey, candidate);
       candidates.push(candidate);
       return candidate;

@@ -5,7 +5,7 @@
  * ordinary delivery path, in the same transaction as the change they report.
  */
 import type pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
+import { newId } from '../domain/ids.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { inTransaction } from '../persistence/database-pool.js';
@@ -51,7 +51,7 @@ export class WebhookHealthSweep {
       ];
       for (const { change, type, data } of events) {
         await storeEvents(client, change.projectId, [
-          { id: uuidv7(), type, channel: null, data, idempotencyKey: null, callbackUrl: null, callbackSecret: null, callbackBodyFormat: null, callbackBodyFields: null },
+          { id: newId(), type, channel: null, data, idempotencyKey: null, callbackUrl: null, callbackSecret: null, callbackBodyFormat: null, callbackBodyFields: null },
         ]);
       }
       return { failing, disabled };

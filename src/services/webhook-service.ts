@@ -1,6 +1,6 @@
 /** Webhook configuration: create, change, start, stop, delete, rotate the signing secret. */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { v7 as uuidv7 } from 'uuid';
+import { newId } from '../domain/ids.js';
 import { NotFoundError } from '../domain/errors.js';
 import type { AddressPolicy } from '../delivery/address-policy.js';
 import { generateSecret } from '../domain/signing.js';
@@ -46,7 +46,7 @@ export class WebhookService {
   async create(input: WebhookSettingsInput): Promise<WebhookEntity> {
     const settings = normalizeWebhookSettings(input);
     await this.addressPolicy.assertAllowedUrl(settings.url, 'url');
-    const webhook = this.em.create(Webhook, { id: uuidv7(), projectId: this.projectId, ...settings, secret: generateSecret(), previousSecret: null, previousSecretExpiresAt: null });
+    const webhook = this.em.create(Webhook, { id: newId(), projectId: this.projectId, ...settings, secret: generateSecret(), previousSecret: null, previousSecretExpiresAt: null });
     await this.em.flush();
     return webhook;
   }

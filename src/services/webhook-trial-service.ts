@@ -3,7 +3,7 @@
  * produce; `test` sends one real, signed request now and reports what came back. Either works
  * for a saved webhook or for settings not saved yet ("test before saving").
  */
-import { v7 as uuidv7 } from 'uuid';
+import { newId } from '../domain/ids.js';
 import type { AddressPolicy } from '../delivery/address-policy.js';
 import type { Sender } from '../delivery/http-sender.js';
 import { ValidationError } from '../domain/errors.js';
@@ -75,7 +75,7 @@ export class WebhookTrialService {
     }
     const event = checkEventInput({ type: input.eventType, channel: input.channel ?? catalogType?.channels[0] ?? null, data }, 'input', this.maximumDataBytes);
     const now = new Date();
-    const messageId = `test_${uuidv7()}`;
+    const messageId = `test_${newId()}`;
     const envelope: EventEnvelope = { id: messageId, type: event.type, channel: event.channel, createdAt: now.toISOString(), data: event.data };
     const built = buildSignedRequest({ shape: settings, envelope, secrets: [secret], messageId, now });
     return { ...built, timeoutMs: settings.timeoutMs, signingSecret: secret, envelope, saved };
