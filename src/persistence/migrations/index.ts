@@ -5,6 +5,7 @@ import { Migration20261122000300_api_keys } from './Migration20261122000300_api_
 import { Migration20261122000400_derived_last_attempts } from './Migration20261122000400_derived_last_attempts.js';
 import { Migration20261122000500_delivery_time_in_id } from './Migration20261122000500_delivery_time_in_id.js';
 import { Migration20261204000000_lease_index_by_lock } from './Migration20261204000000_lease_index_by_lock.js';
+import { Migration20261204010000_fewer_writes_per_attempt } from './Migration20261204010000_fewer_writes_per_attempt.js';
 
 /**
  * Migrations are listed here rather than found by globbing the folder: the same list then
@@ -18,4 +19,5 @@ export const migrationsList = [
   { name: 'Migration20261122000400_derived_last_attempts', class: Migration20261122000400_derived_last_attempts },
   { name: 'Migration20261122000500_delivery_time_in_id', class: Migration20261122000500_delivery_time_in_id },
   { name: 'Migration20261204000000_lease_index_by_lock', class: Migration20261204000000_lease_index_by_lock },
+  { name: 'Migration20261204010000_fewer_writes_per_attempt', class: Migration20261204010000_fewer_writes_per_attempt },
 ];
