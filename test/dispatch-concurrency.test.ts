@@ -232,7 +232,7 @@ describe('the lease sweep', () => {
     }
   });
 
-  test('claims commit without waiting for the disk, on connections of their own; published events and attempt records wait for it', async () => {
+  test('claims commit without waiting for the disk, on connections of their own with generic plans; published events and attempt records wait for it', async () => {
     const database = await newDatabase();
     const receiver = await newReceiver();
     const app = await newApp({ databaseUrl: database.url, withoutScheduler: true });
@@ -253,9 +253,19 @@ describe('the lease sweep', () => {
     expect(poolsBy('claim')).toEqual(['hookline-claims']);
     expect(poolsBy('record')).toEqual(['hookline']);
 
-    const setting = async (pool: { query: (sql: string) => Promise<{ rows: { synchronous_commit: string }[] }> }) => (await pool.query('show synchronous_commit')).rows[0]!.synchronous_commit;
-    expect(await setting(app.database.claimPool)).toBe('off');
-    expect(await setting(app.database.pool)).toBe('on');
+    const settings = async (pool: typeof app.database.pool) =>
+      (await pool.query(`select name, setting from pg_settings where name in ('synchronous_commit', 'plan_cache_mode', 'jit') order by name`)).rows;
+    // Claims: generic plans, planned once per connection, and no JIT compiling them on every call.
+    expect(await settings(app.database.claimPool)).toEqual([
+      { name: 'jit', setting: 'off' },
+      { name: 'plan_cache_mode', setting: 'force_generic_plan' },
+      { name: 'synchronous_commit', setting: 'off' },
+    ]);
+    expect(await settings(app.database.pool)).toEqual([
+      { name: 'jit', setting: 'off' },
+      { name: 'plan_cache_mode', setting: 'auto' },
+      { name: 'synchronous_commit', setting: 'on' },
+    ]);
   });
 });
 

@@ -16,6 +16,12 @@ export interface PoolOptions {
    * pool's sessions). Only for writes whose loss in a crash is harmless (see Database.claimPool).
    */
   asynchronousCommit?: boolean;
+  /**
+   * Prepared statements always run their generic plan (`plan_cache_mode = force_generic_plan`),
+   * planned once per connection. For a pool that runs one statement whose best plan does not
+   * depend on its parameters (see Database.claimPool).
+   */
+  genericPlans?: boolean;
   /** Shown in pg_stat_activity, to tell the pools' connections apart. */
   applicationName?: string;
 }
@@ -27,7 +33,15 @@ export function createDatabasePool(databaseUrl: string, max = 10, options: PoolO
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
     application_name: options.applicationName ?? 'hookline',
-    ...(options.asynchronousCommit ? { options: '-c synchronous_commit=off' } : {}),
+    options: [
+      // No JIT compilation: these are short statements, and a plan estimated as costly (a generic
+      // plan over a large backlog is) would spend about 40 ms compiling on every call.
+      '-c jit=off',
+      options.asynchronousCommit ? '-c synchronous_commit=off' : '',
+      options.genericPlans ? '-c plan_cache_mode=force_generic_plan' : '',
+    ]
+      .filter(Boolean)
+      .join(' '),
   });
   // An idle client losing its connection (a database restart) must not crash the process.
   pool.on('error', () => undefined);

@@ -17,6 +17,12 @@ export interface Database {
    * back by its lease: the same at-least-once delivery, and nothing acknowledged is lost (events
    * and attempt records are committed on the pool above, which waits; each such commit also
    * flushes every claim committed before it).
+   *
+   * Its sessions also always use the claim's generic plan: the claim takes the due index in
+   * order whatever its parameters, but with the small limits of a busy dispatcher (a few
+   * slots freed at a time) PostgreSQL's plan cache kept choosing custom plans, planning the
+   * statement on every call: 1.35 ms a claim, against 0.01 ms with the generic plan. (The
+   * generic plan's cost estimate is large, so JIT is off on these pools: see createDatabasePool.)
    */
   claimPool: pg.Pool;
   close(): Promise<void>;
@@ -46,7 +52,7 @@ export async function openDatabase(databaseUrl: string, logger: Logger, options:
   const orm = await MikroORM.init(createOrmConfig(databaseUrl));
   const pool = createDatabasePool(databaseUrl, options.poolSize ?? 10);
   // One claim runs at a time per dispatcher; the scheduler's tick may add one more.
-  const claimPool = createDatabasePool(databaseUrl, 2, { asynchronousCommit: true, applicationName: 'hookline-claims' });
+  const claimPool = createDatabasePool(databaseUrl, 2, { asynchronousCommit: true, genericPlans: true, applicationName: 'hookline-claims' });
   return {
     orm,
     pool,

@@ -93,7 +93,10 @@ select c.id, c.group_key, c.project_id, c.event_id, c.webhook_id, c.status, c.at
        w.updated_at as webhook_updated_at,
        (select count(*) from notified) as notifications
 from claimed c
-join event e on e.id = c.event_id
+-- Each claimed row's event by its primary key, whatever the planner guesses the claim's size
+-- to be (the limit kept in the subquery stops it from becoming a join that could read the
+-- whole event table): the claim runs on its generic plan (Database.claimPool).
+cross join lateral (select * from event e where e.id = c.event_id limit 1) e
 left join webhook w on w.id = c.webhook_id
 `;
 
