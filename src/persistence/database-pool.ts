@@ -33,18 +33,23 @@ export function createDatabasePool(databaseUrl: string, max = 10, options: PoolO
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
     application_name: options.applicationName ?? 'hookline',
-    options: [
-      // No JIT compilation: these are short statements, and a plan estimated as costly (a generic
-      // plan over a large backlog is) would spend about 40 ms compiling on every call.
-      '-c jit=off',
-      options.asynchronousCommit ? '-c synchronous_commit=off' : '',
-      options.genericPlans ? '-c plan_cache_mode=force_generic_plan' : '',
-    ]
-      .filter(Boolean)
-      .join(' '),
   });
   // An idle client losing its connection (a database restart) must not crash the process.
   pool.on('error', () => undefined);
+  // Session settings, sent as the first statement of every new connection (queries run in
+  // order, so nothing runs before them); as SET rather than a startup `options` parameter,
+  // which connection poolers such as PgBouncer refuse by default.
+  const settings = [
+    // No JIT compilation: these are short statements, and a plan estimated as costly (a generic
+    // plan over a large backlog is) would spend about 40 ms compiling on every call.
+    'set jit = off',
+    ...(options.asynchronousCommit ? ['set synchronous_commit = off'] : []),
+    ...(options.genericPlans ? ['set plan_cache_mode = force_generic_plan'] : []),
+  ].join('; ');
+  pool.on('connect', (client) => {
+    // A failure shows up on the connection's next query too; the pool's error handler has it here.
+    client.query(settings).catch((error) => pool.emit('error', error, client));
+  });
   return pool;
 }
 
