@@ -155,3 +155,8 @@ export class ResourceMeter {
     };
   }
 }
+
+/** A phase's resource columns in the report, from its meter's reading. */
+export function resourceColumns(reading: ResourceReading): { cpuMs: number; postgresCpuMs: number | null; machineIdleShare: number; rssMb: number } {
+  return { cpuMs: reading.cpuMs, postgresCpuMs: reading.postgresCpuMs, machineIdleShare: reading.machineIdleShare, rssMb: reading.maximumRssMb };
+}

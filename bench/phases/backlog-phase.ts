@@ -15,7 +15,7 @@ import { newUuidV7Sql, uuidTimeSql } from '../../src/persistence/sql/uuid-time.j
 import { benchEventChannel, benchEventType } from '../common.js';
 import type { HooklineProcess } from '../hookline-process.js';
 import { median, waitForCount } from '../measure.js';
-import { ResourceMeter } from '../process-stats.js';
+import { resourceColumns, ResourceMeter } from '../process-stats.js';
 import type { PhaseResult } from '../report.js';
 import { countRows, openPool, startHookline, type PhaseContext } from './phase-context.js';
 
@@ -184,10 +184,7 @@ export async function runBacklogPhase(context: PhaseContext, total: number): Pro
         phase: 'hookline backlog drain',
         count: openAtStart,
         seconds: (finishedAt - startedAt) / 1000,
-        cpuMs: reading.cpuMs,
-        postgresCpuMs: reading.postgresCpuMs,
-        machineIdleShare: reading.machineIdleShare,
-        rssMb: reading.maximumRssMb,
+        ...resourceColumns(reading),
         latency: null,
       },
       queries,

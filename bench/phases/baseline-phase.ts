@@ -12,7 +12,7 @@ import type { BaselineWorkerSettings, DeliverPayload } from '../baseline-worker.
 import { benchEventChannel, benchEventData, benchEventType, type BenchWebhook, type EventEnvelope } from '../common.js';
 import { forkHelper } from '../ipc.js';
 import { BackgroundFailure, sendInBatches, waitForCount } from '../measure.js';
-import { ResourceMeter } from '../process-stats.js';
+import { resourceColumns, ResourceMeter } from '../process-stats.js';
 import type { PhaseResult } from '../report.js';
 import { completionPoll, doneCount, openPool, publishingNote, receiverNote, receiverReport, resetReceiver, type PhaseContext } from './phase-context.js';
 
@@ -108,10 +108,7 @@ export async function runBaselinePhase(context: PhaseContext): Promise<PhaseResu
       phase: 'baseline (graphile-worker)',
       count: expected,
       seconds: (finishedAt - startedAt) / 1000,
-      cpuMs: reading.cpuMs,
-      postgresCpuMs: reading.postgresCpuMs,
-      machineIdleShare: reading.machineIdleShare,
-      rssMb: reading.maximumRssMb,
+      ...resourceColumns(reading),
       latency: report.latency,
       notes: [publishingNote(options.events, (allAcceptedAt - startedAt) / 1000), ...receiverNote(report.requests, expected)],
     };

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { benchEventChannel, benchEventData, benchEventType } from '../common.js';
 import type { HooklineProcess } from '../hookline-process.js';
 import { BackgroundFailure, sendAtRate, sendInBatches, waitForCount } from '../measure.js';
-import { memory, ResourceMeter } from '../process-stats.js';
+import { memory, resourceColumns, ResourceMeter } from '../process-stats.js';
 import type { PhaseResult } from '../report.js';
 import { completionPoll, countRows, doneCount, openPool, publishingNote, receiverNote, receiverReport, receiverRequestCount, resetReceiver, startHookline, type PhaseContext } from './phase-context.js';
 
@@ -66,10 +66,7 @@ async function measureThroughput(context: PhaseContext, hookline: HooklineProces
       phase: 'hookline throughput',
       count: expected,
       seconds: (finishedAt - startedAt) / 1000,
-      cpuMs: reading.cpuMs,
-      postgresCpuMs: reading.postgresCpuMs,
-      machineIdleShare: reading.machineIdleShare,
-      rssMb: reading.maximumRssMb,
+      ...resourceColumns(reading),
       latency: report.latency,
       notes: [publishingNote(options.events, (allAcceptedAt - startedAt) / 1000), ...receiverNote(report.requests, expected)],
     },
@@ -123,10 +120,7 @@ async function measureLatency(context: PhaseContext, hookline: HooklineProcess, 
     phase: 'hookline latency',
     count: total,
     seconds: (finishedAt - startedAt) / 1000,
-    cpuMs: reading.cpuMs,
-    postgresCpuMs: reading.postgresCpuMs,
-    machineIdleShare: reading.machineIdleShare,
-    rssMb: reading.maximumRssMb,
+    ...resourceColumns(reading),
     latency: report.latency,
     notes: [
       publishingNote(total, (allAcceptedAt - startedAt) / 1000),

@@ -14,7 +14,7 @@ import { benchEventChannel, benchEventData, benchEventType, type BenchWebhook } 
 import { forkHelper } from '../ipc.js';
 import type { LimitWorkerSettings } from '../limit-worker.js';
 import { BackgroundFailure, sendInBatches, waitForCount } from '../measure.js';
-import { ResourceMeter } from '../process-stats.js';
+import { resourceColumns, ResourceMeter } from '../process-stats.js';
 import type { PhaseResult } from '../report.js';
 import { completionPoll, doneCount, openPool, publishingNote, receiverNote, receiverReport, resetReceiver, type PhaseContext } from './phase-context.js';
 
@@ -113,10 +113,7 @@ export async function runLimitPhase(context: PhaseContext, mode: LimitMode): Pro
       phase: mode === 'drain only' ? 'limit, drain only' : 'limit (raw SQL script)',
       count: expected,
       seconds: (finishedAt - startedAt) / 1000,
-      cpuMs: reading.cpuMs,
-      postgresCpuMs: reading.postgresCpuMs,
-      machineIdleShare: reading.machineIdleShare,
-      rssMb: reading.maximumRssMb,
+      ...resourceColumns(reading),
       // The script does not measure publish-to-receiver time.
       latency: null,
       notes: [...(mode === 'stored while sending' ? [publishingNote(options.events, (allStoredAt - startedAt) / 1000)] : []), ...receiverNote(report.requests, expected)],

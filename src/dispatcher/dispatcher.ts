@@ -45,6 +45,8 @@ export class Dispatcher {
   private readonly unfinished = new Set<Promise<void>>();
   private readonly inFlightByGroup = new Map<string, number>();
   private readonly writer: OutcomeWriter;
+  /** Where claims are made (DispatcherOptions.claimDb). */
+  private readonly claimDb: Queryable;
   private readonly now: () => Date;
   private readonly random: () => number;
   private stopping = false;
@@ -65,6 +67,7 @@ export class Dispatcher {
     private readonly options: DispatcherOptions,
   ) {
     this.writer = new OutcomeWriter(db, options.workerId);
+    this.claimDb = options.claimDb ?? db;
     this.now = options.now ?? (() => new Date());
     this.random = options.random ?? Math.random;
   }
@@ -134,7 +137,7 @@ export class Dispatcher {
     }
     const limit = Math.min(free, maximumClaimBatch);
     const inFlightAtClaim = new Map(this.inFlightByGroup);
-    const claimed = await claimDueDeliveries(this.options.claimDb ?? this.db, {
+    const claimed = await claimDueDeliveries(this.claimDb, {
       workerId: this.options.workerId,
       limit,
       perWebhookLimit: this.options.perWebhookConcurrency,
