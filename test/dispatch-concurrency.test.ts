@@ -10,6 +10,8 @@ import { createWebhook, graphqlData, publishEvent } from './support/graphql.js';
 import { trackTestResources } from './support/resources.js';
 import { waitFor } from './support/wait.js';
 import { releaseExpiredLeases } from '../src/persistence/sql/hand-back-deliveries.js';
+import { recordAttemptOutcomes } from '../src/persistence/sql/record-attempt-outcomes.js';
+import { newId } from '../src/domain/ids.js';
 
 // ---------------------------------------------------------------------------------------------
 // Resources: everything a test starts is released after it, whatever happened.
@@ -231,6 +233,51 @@ describe('the lease sweep', () => {
       client.release();
     }
   });
+
+  test('recording a batch of attempts finds its deliveries by primary key, not by reading the table, under a generic plan', async () => {
+    // PostgreSQL cannot see how many outcomes the JSON batch holds, and its statistics say that
+    // hardly any delivery is SENDING: the statement was planned as a scan of the whole table
+    // matched against the batch, 1 to 3 ms per batch at 10,000 deliveries (PostgreSQL 15 here
+    // turns to the primary key between 10,000 and 20,000).
+    const database = await newDatabase();
+    const receiver = await newReceiver();
+    const app = await newApp({ databaseUrl: database.url, withoutDispatcher: true });
+    await createWebhook(app.url, { url: `${receiver.url}/hook` });
+    await publishEvent(app.url, { type: 'message.status', data: { status: 'delivered' } });
+    const claimed = await onlyDelivery(database);
+    const { rows: [source] } = await database.pool.query('select project_id, event_id, webhook_id from delivery where id = $1', [claimed.id]);
+    // A table of finished deliveries, as after a busy day, with statistics that say so.
+    await database.pool.query(
+      `insert into delivery (id, project_id, event_id, webhook_id, event_type, status, attempt_count)
+       select gen_random_uuid(), $1, $2, $3, 'message.status', 'SUCCEEDED', 1 from generate_series(1, 10000)`,
+      [source.project_id, source.event_id, source.webhook_id],
+    );
+    await database.pool.query('analyze delivery');
+
+    const client = await database.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query(`set local plan_cache_mode = force_generic_plan`);
+      await client.query(`update delivery set status = 'SENDING', locked_by = 'w', locked_until = now() + interval '1 minute' where id = $1`, [claimed.id]);
+      const outcome = {
+        deliveryId: claimed.id, attemptId: newId(), projectId: source.project_id, webhookId: source.webhook_id, eventId: source.event_id,
+        number: 1, status: 'SUCCEEDED' as const, nextAttemptAt: null, startedAt: new Date(), durationMs: 3,
+        requestMethod: 'POST', requestUrl: `${receiver.url}/hook`, requestHeaders: {}, requestBody: '{}',
+        responseStatus: 200, responseHeaders: {}, responseBody: 'ok', error: null, success: true,
+      };
+      expect(await recordAttemptOutcomes(client, 'w', [outcome])).toEqual(new Set([claimed.id]));
+      // The statement is prepared on this connection under its name: its generic plan, not run.
+      const { rows: [prepared] } = await client.query(`select cardinality(parameter_types) as parameters from pg_prepared_statements where name = 'record-attempt-outcomes'`);
+      const { rows } = await client.query(`explain execute "record-attempt-outcomes"(${Array(prepared.parameters).fill('null').join(', ')})`);
+      const plan = rows.map((row) => row['QUERY PLAN'] as string).join('\n');
+      expect(plan).toContain('delivery_pkey');
+      expect(plan).not.toMatch(/Seq Scan on delivery/);
+    } finally {
+      await client.query('rollback');
+      // The named statement and its plan go with the connection.
+      client.release(true);
+    }
+  }, 40_000);
 
   test('claims commit without waiting for the disk, on connections of their own with generic plans; published events and attempt records wait for it', async () => {
     const database = await newDatabase();
