@@ -54,6 +54,18 @@ function describeError(error: unknown, timeoutMs: number): { error: string; code
   return { error: message, code };
 }
 
+/**
+ * A `beforeRequest` hook that saves about 80 µs of CPU per request on Node 20 (25 % of got's
+ * own cost here; `npm run bench` measures it). got builds the options it hands to
+ * `http.request` as `{ ...cacheOptions, <30 more keys> }`, and V8 (Node 20) builds an object
+ * literal that starts by spreading a non-empty object and goes on with many keys through a slow
+ * path, about 2 µs per key. got's cacheOptions always holds its four keys; the cache is off
+ * (`cache: false`), so they are never read, and an empty object makes the spread free.
+ */
+export const emptyCacheOptions = (options: { cacheOptions: object }): void => {
+  options.cacheOptions = {};
+};
+
 export function createHttpSender(options: SenderOptions): Sender {
   const agentOptions = {
     keepAlive: true,
@@ -70,6 +82,7 @@ export function createHttpSender(options: SenderOptions): Sender {
     decompress: true,
     http2: false,
     cache: false,
+    hooks: { beforeRequest: [emptyCacheOptions] },
   });
 
   async function send(request: OutgoingRequest, timeoutMs: number, signal?: AbortSignal): Promise<SendOutcome> {
