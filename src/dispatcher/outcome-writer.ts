@@ -1,10 +1,20 @@
 /**
- * Writes attempt outcomes in batches: outcomes that finish while a write is under way are
- * written together by the next one, so under load one statement records many attempts and
- * at low load nothing waits.
+ * Writes attempt outcomes in batches: the outcomes of a few milliseconds are written together,
+ * and those that finish while a write is under way are written together by the next one, so
+ * under load one statement records many attempts.
  */
 import type { Queryable } from '../persistence/database-pool.js';
 import { recordAttemptOutcomes, type AttemptOutcomeRecord } from '../persistence/sql/record-attempt-outcomes.js';
+
+/**
+ * How long the first outcome of a burst waits for others to share its statement. Every write
+ * is a statement and a commit that waits for the disk; with sends finishing one by one, the
+ * outcomes of the next few milliseconds make one write instead of several (in a --quick bench
+ * on PostgreSQL 15: 1,442 statements for 20,000 attempts without the wait, 605 with it). It
+ * only delays when a delivery's new status becomes visible: its slot is free as soon as the
+ * answer is in.
+ */
+const gatherOutcomesMs = 5;
 
 interface Waiting {
   record: AttemptOutcomeRecord;
@@ -31,8 +41,8 @@ export class OutcomeWriter {
   }
 
   private async writeAll(): Promise<void> {
-    // Let the outcomes that finish in this turn of the event loop join the batch.
-    await new Promise((resolve) => setImmediate(resolve));
+    // Outcomes finishing meanwhile join this batch; those finishing during a write, the next one.
+    await new Promise((resolve) => setTimeout(resolve, gatherOutcomesMs));
     while (this.waiting.length > 0) {
       const batch = this.waiting.splice(0, this.maximumBatch);
       try {
