@@ -56,10 +56,11 @@ with outcome as (
   set status = o.status, attempt_count = o.number, next_attempt_at = o.next_attempt_at,
       locked_by = null, locked_until = null, last_attempt_at = o.started_at, updated_at = now()
   from outcome o
-  -- The ids again as an array: PostgreSQL cannot see how few rows the JSON holds, and it
-  -- guesses that hardly any delivery is SENDING for this worker, so without the array it may
-  -- read the whole table and match each row against the batch.
-  where d.id = any($3::uuid[]) and d.id = o.delivery_id and d.locked_by = $2 and d.status = 'SENDING'
+  -- The batch's ids as an array, looked up in the primary key: PostgreSQL cannot see how few
+  -- rows the JSON holds, and it guesses that hardly any delivery is SENDING for this worker,
+  -- so joining on the JSON alone it may read the whole table and match each row to the batch.
+  where d.id = any(array(select delivery_id from outcome)) and d.id = o.delivery_id
+    and d.locked_by = $2 and d.status = 'SENDING'
   returning d.*
 ), ${deliveryChangesNotification('updated')}, by_webhook as (
   -- Per webhook: the batch's last success, and the failures after it (all of them without one),
@@ -125,6 +126,6 @@ export async function recordAttemptOutcomes(db: Queryable, workerId: string, out
     error: storable(o.error),
     success: o.success,
   }));
-  const result = await db.query({ name: 'record-attempt-outcomes', text: recordSql, values: [JSON.stringify(rows), workerId, outcomes.map((o) => o.deliveryId)] });
+  const result = await db.query({ name: 'record-attempt-outcomes', text: recordSql, values: [JSON.stringify(rows), workerId] });
   return new Set(result.rows.map((row) => row.id as string));
 }
