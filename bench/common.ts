@@ -9,7 +9,7 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { got, type Got } from 'got';
 import { emptyCacheOptions } from '../src/delivery/http-sender.js';
-import { Webhook } from 'standardwebhooks';
+import { sign } from '../src/domain/signing.js';
 
 /** What Hookline sends when a webhook has no bodyFields. */
 export interface EventEnvelope {
@@ -43,21 +43,18 @@ export function envelopeBody(envelope: EventEnvelope): string {
   return JSON.stringify({ id: envelope.id, type: envelope.type, channel: envelope.channel, createdAt: envelope.createdAt, data: envelope.data });
 }
 
-/** Signs the Standard Webhooks way. One per secret: decoding the key is done once, as Hookline does. */
+/** Signs the Standard Webhooks way, with Hookline's signing function (node:crypto, the key decoded once per secret). */
 export class Signer {
-  private readonly webhook: Webhook;
-
-  constructor(secret: string) {
-    this.webhook = new Webhook(secret);
-  }
+  constructor(private readonly secret: string) {}
 
   headers(messageId: string, at: Date, body: string): Record<string, string> {
+    const seconds = Math.floor(at.getTime() / 1000);
     return {
       'content-type': 'application/json',
       'user-agent': userAgent,
       'webhook-id': messageId,
-      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-      'webhook-signature': this.webhook.sign(messageId, at, body),
+      'webhook-timestamp': String(seconds),
+      'webhook-signature': sign(this.secret, messageId, seconds, body),
     };
   }
 }

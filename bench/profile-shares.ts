@@ -38,6 +38,8 @@ const packageCategories: [RegExp, string][] = [
   ],
   [/^(@apollo\/.*|graphql|graphql-.*|type-graphql|@escape\.tech\/.*|@graphql-.*\/.*|dataloader|negotiator|ws|class-validator)$/, 'GraphQL and the API server'],
   [/^uuid$/, 'UUIDs'],
+  // Hookline signed with these before it used node:crypto: older profiles still show them.
+  [/^(standardwebhooks|fast-sha256|@stablelib\/.*)$/, 'signing'],
   [/^(pino|pino-.*|sonic-boom|thread-stream|fast-redact|quick-format-unescaped|atomic-sleep|on-exit-leak-free|safe-stable-stringify)$/, 'logging'],
 ];
 

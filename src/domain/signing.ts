@@ -1,9 +1,11 @@
 /**
- * Standard Webhooks signatures (webhook-id, webhook-timestamp, webhook-signature), made by the
- * `standardwebhooks` package so that what we sign is exactly what its verifiers check.
+ * Standard Webhooks signatures (webhook-id, webhook-timestamp, webhook-signature): an HMAC-SHA256
+ * of `<id>.<timestamp>.<body>` under the secret's decoded key, in base64, as `v1,<signature>`.
+ * Made with node:crypto, which is native: the `standardwebhooks` package computes the same HMAC in
+ * JavaScript (fast-sha256), at about a tenth of a delivery's CPU. The tests check every signature
+ * with that package's verifier, so what we sign is what its users check.
  */
-import { randomBytes } from 'node:crypto';
-import { Webhook } from 'standardwebhooks';
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 
 export const secretPrefix = 'whsec_';
 
@@ -12,17 +14,25 @@ export function generateSecret(): string {
 }
 
 // Decoding a secret into a key is done once per secret, not once per request.
-const signers = new Map<string, Webhook>();
-const maximumCachedSigners = 10_000;
+const keys = new Map<string, KeyObject>();
+const maximumCachedKeys = 10_000;
 
-function signerFor(secret: string): Webhook {
-  let signer = signers.get(secret);
-  if (!signer) {
-    if (signers.size >= maximumCachedSigners) signers.clear();
-    signer = new Webhook(secret);
-    signers.set(secret, signer);
+function keyFor(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (!key) {
+    const encoded = secret.startsWith(secretPrefix) ? secret.slice(secretPrefix.length) : secret;
+    const bytes = Buffer.from(encoded, 'base64');
+    if (bytes.length === 0) throw new Error('a signing secret cannot be empty');
+    if (keys.size >= maximumCachedKeys) keys.clear();
+    key = createSecretKey(bytes);
+    keys.set(secret, key);
   }
-  return signer;
+  return key;
+}
+
+/** One `v1,<base64>` signature of `body` (UTF-8) for the message `messageId` at `timestamp` (whole seconds). */
+export function sign(secret: string, messageId: string, timestampSeconds: number, body: string): string {
+  return `v1,${createHmac('sha256', keyFor(secret)).update(`${messageId}.${timestampSeconds}.${body}`).digest('base64')}`;
 }
 
 export interface SignatureHeaders {
@@ -34,10 +44,10 @@ export interface SignatureHeaders {
 
 /** Signs `body` (the empty string when a request has none) for the message `messageId`. */
 export function signatureHeaders(secrets: readonly string[], messageId: string, timestamp: Date, body: string): SignatureHeaders {
-  const signatures = secrets.map((secret) => signerFor(secret).sign(messageId, timestamp, body));
+  const seconds = Math.floor(timestamp.getTime() / 1000);
   return {
     'webhook-id': messageId,
-    'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
-    'webhook-signature': signatures.join(' '),
+    'webhook-timestamp': String(seconds),
+    'webhook-signature': secrets.map((secret) => sign(secret, messageId, seconds, body)).join(' '),
   };
 }
