@@ -1,0 +1,99 @@
+/**
+ * The sender against real HTTP servers on 127.0.0.1: how an answer's body is read (whole, cut
+ * at the limit, broken off), and what a timeout or a cancellation comes back as.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AddressPolicy } from '../src/delivery/address-policy.js';
+import { createHttpSender, type Sender } from '../src/delivery/http-sender.js';
+
+type Handler = (request: http.IncomingMessage, response: http.ServerResponse) => void;
+
+const limit = 1024;
+let server: http.Server;
+let base = '';
+const handlers = new Map<string, Handler>();
+let sender: Sender;
+
+beforeAll(async () => {
+  server = http.createServer((request, response) => {
+    request.resume();
+    handlers.get(request.url ?? '')?.(request, response);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  sender = createHttpSender({ maximumResponseBodyBytes: limit, maximumSocketsPerHost: 4, addressPolicy: new AddressPolicy({ allowPrivateNetworks: ['127.0.0.1'] }) });
+});
+
+afterAll(async () => {
+  sender.close();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+function post(path: string, timeoutMs = 5000, signal?: AbortSignal) {
+  return sender.send({ method: 'POST', url: `${base}${path}`, headers: { 'content-type': 'application/json' }, body: '{}' }, timeoutMs, signal);
+}
+
+describe('the HTTP sender', () => {
+  test('reads a body sent in several chunks whole, with a multi-byte character split between two of them', async () => {
+    const text = 'délivré ✓ 👋';
+    const bytes = Buffer.from(text, 'utf8');
+    handlers.set('/chunks', (_request, response) => {
+      response.writeHead(201, { 'x-answer': 'yes' });
+      // Split inside the four bytes of the last character.
+      response.write(bytes.subarray(0, bytes.length - 2));
+      setImmediate(() => response.end(bytes.subarray(bytes.length - 2)));
+    });
+
+    const outcome = await post('/chunks');
+
+    expect(outcome).toMatchObject({ kind: 'response', status: 201, body: text, bodyTruncated: false });
+    expect(outcome.kind === 'response' && outcome.headers['x-answer']).toBe('yes');
+  });
+
+  test('cuts a large body at the limit, and does not wait for the rest of an answer that never ends', async () => {
+    handlers.set('/endless', (_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      // 3 KB at once, then nothing more and no end: only the timeout would finish it.
+      response.write('a'.repeat(3 * limit));
+    });
+    handlers.set('/large', (_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      response.end('b'.repeat(1024 * 1024));
+    });
+
+    const endless = await post('/endless', 20_000);
+    const large = await post('/large');
+
+    expect(endless).toMatchObject({ kind: 'response', status: 200, body: 'a'.repeat(limit), bodyTruncated: true });
+    expect(endless.durationMs).toBeLessThan(20_000);
+    expect(large).toMatchObject({ kind: 'response', status: 200, body: 'b'.repeat(limit), bodyTruncated: true });
+  });
+
+  test('an answer broken off in the middle of its body is an error, not a short body', async () => {
+    handlers.set('/broken', (_request, response) => {
+      response.writeHead(200, { 'content-length': '100' });
+      response.write('only ten b');
+      setImmediate(() => response.socket?.destroy());
+    });
+
+    const outcome = await post('/broken');
+
+    expect(outcome.kind).toBe('error');
+  });
+
+  test('no answer within the timeout is an error that says so; a cancelled request is reported as cancelled', async () => {
+    handlers.set('/silent', () => undefined);
+    const abort = new AbortController();
+    // Cancelled once the request has arrived, while it waits for its answer.
+    handlers.set('/cancelled', () => abort.abort());
+
+    const timedOut = await post('/silent', 300);
+    const cancelled = post('/cancelled', 10_000, abort.signal);
+
+    expect(timedOut).toMatchObject({ kind: 'error', error: 'no answer within 300 ms', code: 'ETIMEDOUT' });
+    expect(await cancelled).toMatchObject({ kind: 'cancelled' });
+  });
+});
