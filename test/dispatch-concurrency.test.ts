@@ -11,6 +11,7 @@ import { trackTestResources } from './support/resources.js';
 import { waitFor } from './support/wait.js';
 import { releaseExpiredLeases } from '../src/persistence/sql/hand-back-deliveries.js';
 import { recordAttemptOutcomes } from '../src/persistence/sql/record-attempt-outcomes.js';
+import { claimDueDeliveries } from '../src/persistence/sql/claim-due-deliveries.js';
 import { newId } from '../src/domain/ids.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -450,5 +451,84 @@ describe('fairness between webhooks', () => {
     const slowRows = await deliveryRows(database, slowWebhook.id);
     expect(slowRows.filter((row) => row.status === 'SENDING')).toHaveLength(2);
     expect(slowRows.filter((row) => row.status === 'PENDING')).toHaveLength(18);
+  }, 40_000);
+});
+
+describe('claiming ahead of free slots', () => {
+  test('a claim takes each group up to its room and no further, leaves out a group with none, and leases what waits for a slot one timeout longer', async () => {
+    const database = await newDatabase();
+    const api = await newApp({ databaseUrl: database.url, withoutDispatcher: true });
+    const ahead = await createWebhook(api.url, { url: 'http://127.0.0.1:9/ahead', eventTypes: ['report.ahead'], timeoutMs: 2000 });
+    const full = await createWebhook(api.url, { url: 'http://127.0.0.1:9/full', eventTypes: ['report.full'], timeoutMs: 2000 });
+    const other = await createWebhook(api.url, { url: 'http://127.0.0.1:9/other', eventTypes: ['report.other'], timeoutMs: 3000 });
+    for (const type of ['report.ahead', 'report.full', 'report.other']) {
+      await publishEvents(api.url, Array.from({ length: 10 }, (_, n) => ({ type, data: { n } })));
+    }
+
+    const claimed = await claimDueDeliveries(database.pool, {
+      workerId: 'w',
+      limit: 100,
+      // 2 free slots and 3 more to wait for one; no room at all; and the default for the rest.
+      roomByGroup: new Map([[ahead.id, 5], [full.id, 0]]),
+      freeByGroup: new Map([[ahead.id, 2], [full.id, 0]]),
+      defaultRoom: 4,
+      leaseMarginMs: 1000,
+    });
+
+    const byWebhook = (id: string) => claimed.filter((delivery) => delivery.webhookId === id);
+    expect(byWebhook(ahead.id).map((delivery) => delivery.waits).sort()).toEqual([false, false, true, true, true]);
+    expect(byWebhook(full.id)).toEqual([]);
+    expect(byWebhook(other.id).map((delivery) => delivery.waits)).toEqual([false, false, false, false]);
+    // The lease, from the statement's own clock: timeout + margin to start at once, one more timeout to wait.
+    const { rows } = await database.pool.query(
+      `select webhook_id, extract(epoch from locked_until - updated_at)::float as lease_seconds, count(*)::int as deliveries
+       from delivery where status = 'SENDING' and locked_by = 'w' group by 1, 2 order by 1, 2`,
+    );
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        { webhook_id: ahead.id, lease_seconds: 3, deliveries: 2 },
+        { webhook_id: ahead.id, lease_seconds: 5, deliveries: 3 },
+        { webhook_id: other.id, lease_seconds: 4, deliveries: 4 },
+      ]),
+    );
+    expect(rows).toHaveLength(3);
+  });
+
+  test('a webhook that answers at once has deliveries claimed ahead, waiting in the process; a stop hands them back unsent, and the next process sends each once', async () => {
+    const database = await newDatabase();
+    const receiver = await newReceiver();
+    // The first six answers come at once; after them the receiver answers nothing.
+    receiver.setScript((_request, index) => (index < 6 ? { status: 200, body: 'ok' } : { hang: true }));
+    const app = await newApp({ databaseUrl: database.url, dispatcher: { concurrency: 8, perWebhookConcurrency: 2, shutdownGraceMs: 100 } });
+    const webhook = await createWebhook(app.url, { url: `${receiver.url}/hook`, timeoutMs: 30_000, retryScheduleSeconds: [3600] });
+    await publishEvents(app.url, Array.from({ length: 20 }, (_, n) => ({ type: 'message.status', data: { n } })));
+
+    // Two requests hang, holding both slots; the claims made while answers were coming back took
+    // more than the free slots, and those wait in the process: claimed, not sent.
+    await waitFor(async () => receiver.requests.length === 8 && (await countWithStatus(database, 'SENDING', webhook.id)) > 2, {
+      description: 'two requests in flight and deliveries claimed ahead of them',
+    });
+    expect(await countWithStatus(database, 'SUCCEEDED', webhook.id)).toBe(6);
+    const claimedAhead = (await deliveryRows(database, webhook.id)).filter((row) => row.status === 'SENDING' && !receiver.requests.some((request) => webhookIdOf(request) === row.id));
+    expect(claimedAhead.length).toBeGreaterThan(0);
+    expect(claimedAhead.length).toBeLessThanOrEqual(2);
+
+    await app.stop();
+
+    // Nothing stays claimed: the two cut off and those that waited are all due again, unattempted.
+    const afterStop = await deliveryRows(database, webhook.id);
+    expect(afterStop.filter((row) => row.status === 'SUCCEEDED')).toHaveLength(6);
+    expect(afterStop.filter((row) => row.status !== 'SUCCEEDED').every((row) => row.status === 'PENDING' && row.attempt_count === 0 && row.locked_by === null)).toBe(true);
+    expect(receiver.requests).toHaveLength(8);
+
+    receiver.setScript(() => ({ status: 200, body: 'ok' }));
+    await newApp({ databaseUrl: database.url, dispatcher: { concurrency: 8, perWebhookConcurrency: 2 } });
+    await waitForStatus(database, 'SUCCEEDED', 20, { webhookId: webhook.id });
+
+    // Every delivery answered 200 exactly once; only the two cut off were sent twice.
+    const ids = receiver.requests.map(webhookIdOf);
+    expect(new Set(ids).size).toBe(20);
+    expect(ids).toHaveLength(22);
+    for (const row of claimedAhead) expect(ids.filter((id) => id === row.id)).toHaveLength(1);
   }, 40_000);
 });

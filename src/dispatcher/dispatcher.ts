@@ -1,12 +1,18 @@
 /**
- * Claim → send → record. The dispatcher claims due deliveries in batches up to its free
- * slots, sends each outside any transaction, and records the attempt with the delivery's new
- * state. Status changes reach subscribers through NOTIFY, sent by the same SQL statements.
+ * Claim → send → record. The dispatcher claims due deliveries in batches, sends each outside
+ * any transaction, and records the attempt with the delivery's new state. Status changes reach
+ * subscribers through NOTIFY, sent by the same SQL statements.
+ *
+ * A claim takes what the free request slots can start, and for a webhook whose requests are
+ * coming back quickly, a few more: they wait in this process for the next free slot of their
+ * webhook, so a finished request is followed by the next one at once instead of after a claim's
+ * round trip to the database.
  */
 import { newId } from '../domain/ids.js';
 import { DeliveryStatus } from '../domain/delivery-status.js';
 import { decideRetry, defaultRetryScheduleSeconds, parseRetryAfter } from '../domain/retry-policy.js';
 import type { Sender, SendOutcome } from '../delivery/http-sender.js';
+import { defaultTimeoutMs } from '../domain/webhook-config.js';
 import type { Logger } from '../logger.js';
 import type { Queryable } from '../persistence/database-pool.js';
 import { claimDueDeliveries, type ClaimedDelivery } from '../persistence/sql/claim-due-deliveries.js';
@@ -34,9 +40,31 @@ interface InFlight {
   done: Promise<void>;
 }
 
+/** A claimed delivery waiting in this process for a free slot of its group. */
+interface Queued {
+  delivery: ClaimedDelivery;
+  queuedAt: number;
+  /** How long it may wait and still be sent within its lease (see claim-due-deliveries.ts). */
+  mayWaitMs: number;
+}
+
+/** Requests of one group that came back lately: how far ahead of its free slots a claim may take. */
+interface Flow {
+  windowStart: number;
+  current: number;
+  previous: number;
+}
+
 const maximumClaimBatch = 200;
 /** How long finished sends may wait to share one claim, while other sends are in flight. */
 const claimCoalescingMs = 5;
+/**
+ * A group may have as many deliveries waiting in this process as its requests that came back in
+ * the last one to two of these windows, up to its per-webhook limit: under load, its limit,
+ * which bridges a claim's round trip; for a webhook that does not answer at all, none, so its
+ * backlog stays PENDING (and free for other processes) instead of waiting here.
+ */
+const flowWindowMs = 100;
 
 export class Dispatcher {
   /** Deliveries whose request is out: they hold a concurrency slot. */
@@ -44,6 +72,12 @@ export class Dispatcher {
   /** Every claimed delivery not yet recorded (or handed back): sends out and outcomes being written. */
   private readonly unfinished = new Set<Promise<void>>();
   private readonly inFlightByGroup = new Map<string, number>();
+  /** Claimed, not started yet: per group, in claim order. */
+  private readonly queued = new Map<string, Queued[]>();
+  private queuedCount = 0;
+  /** Set while a startQueued() is due on the next turn of the event loop. */
+  private startScheduled = false;
+  private readonly flowByGroup = new Map<string, Flow>();
   private readonly writer: OutcomeWriter;
   /** Where claims are made (DispatcherOptions.claimDb). */
   private readonly claimDb: Queryable;
@@ -95,9 +129,14 @@ export class Dispatcher {
 
   /** Resolves when nothing is in flight (tests and shutdown). */
   async whenIdle(): Promise<void> {
-    while (this.loop || this.unfinished.size > 0) {
+    while (this.loop || this.unfinished.size > 0 || (this.queuedCount > 0 && !this.stopping)) {
       if (this.loop) await this.loop;
-      await Promise.allSettled([...this.unfinished]);
+      if (this.unfinished.size > 0) await Promise.allSettled([...this.unfinished]);
+      else if (this.queuedCount > 0 && !this.stopping) {
+        // Freed slots are refilled on the next turn of the event loop (startQueuedSoon).
+        this.startQueuedSoon();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     }
     await this.writer.flush();
   }
@@ -125,46 +164,136 @@ export class Dispatcher {
 
   private async claimAndStart(): Promise<number> {
     if (this.stopping) return 0;
-    // Sends out, and outcomes waiting to be written, are both bounded, so a slow database holds
-    // the dispatcher back instead of letting outcomes pile up in memory.
-    const unfinishedRoom = 2 * this.options.concurrency - this.unfinished.size;
-    const free = Math.min(this.options.concurrency - this.inFlight.size, unfinishedRoom);
-    if (free <= 0) {
+    const { concurrency, perWebhookConcurrency: perWebhook } = this.options;
+    const now = Date.now();
+    // Per group: its room for this claim (free slots, plus as many to wait for a slot as the
+    // group's flow allows), and how many of those start at once.
+    const roomByGroup = new Map<string, number>();
+    const freeByGroup = new Map<string, number>();
+    let aheadInAll = 0;
+    for (const groupKey of new Set([...this.inFlightByGroup.keys(), ...this.queued.keys(), ...this.flowByGroup.keys()])) {
+      const ahead = this.aheadFor(groupKey, now);
+      aheadInAll += ahead;
+      const free = perWebhook - (this.inFlightByGroup.get(groupKey) ?? 0) - (this.queued.get(groupKey)?.length ?? 0);
+      roomByGroup.set(groupKey, free + ahead);
+      freeByGroup.set(groupKey, Math.max(0, free));
+    }
+    // Sends out, outcomes waiting to be written and deliveries waiting for a slot are all
+    // bounded, so a slow database holds the dispatcher back instead of letting outcomes pile up
+    // in memory.
+    const unfinishedRoom = 2 * concurrency - this.unfinished.size - this.queuedCount;
+    const room = Math.min(concurrency - this.inFlight.size - this.queuedCount + Math.min(aheadInAll, concurrency), unfinishedRoom);
+    if (room <= 0) {
       this.workMayRemain = true;
       // Held back by outcomes not yet written: the next one written asks again (see start()).
       if (unfinishedRoom <= 0) this.heldBackByWrites = true;
       return 0;
     }
-    const limit = Math.min(free, maximumClaimBatch);
-    const inFlightAtClaim = new Map(this.inFlightByGroup);
+    const limit = Math.min(room, maximumClaimBatch);
     const claimed = await claimDueDeliveries(this.claimDb, {
       workerId: this.options.workerId,
       limit,
-      perWebhookLimit: this.options.perWebhookConcurrency,
-      inFlightByWebhook: this.inFlightByGroup,
+      roomByGroup,
+      defaultRoom: perWebhook,
+      freeByGroup,
       leaseMarginMs: this.options.leaseMarginMs,
     });
+    // Stopped while claiming: stop() hands back everything this process holds, these too.
+    if (this.stopping) return claimed.length;
     if (claimed.length === limit) this.wanted = true;
-    for (const delivery of claimed) this.start(delivery);
-    this.workMayRemain = this.claimMayHaveLeftWork(claimed, limit, inFlightAtClaim);
+    const claimedAt = Date.now();
+    for (const delivery of claimed) {
+      const queue = this.queued.get(delivery.groupKey);
+      // A delivery that waits for a slot may wait one timeout of its webhook; any other only
+      // for a slot of the process, within half the lease's margin. Past that it goes back.
+      const mayWaitMs = (delivery.waits ? (delivery.webhook?.timeoutMs ?? defaultTimeoutMs) : 0) + this.options.leaseMarginMs / 2;
+      const entry: Queued = { delivery, queuedAt: claimedAt, mayWaitMs };
+      if (queue) queue.push(entry);
+      else this.queued.set(delivery.groupKey, [entry]);
+      this.queuedCount++;
+    }
+    this.workMayRemain = this.claimMayHaveLeftWork(claimed, limit, roomByGroup);
+    this.startQueued();
     return claimed.length;
   }
 
   /**
-   * Due work can only have been left behind by a claim that took as many as it could: its
-   * limit in all, or a webhook's free slots (a webhook with none was left out). Then each
-   * freed slot claims again. Otherwise the claim took all there was, and new work announces
-   * itself (NOTIFY, a retry's timer, the tick): at low load a finished send costs no empty claim.
+   * Freed slots are refilled after the answers read in this turn of the event loop have all
+   * been handled: the next requests then go out together, in one burst of socket writes.
    */
-  private claimMayHaveLeftWork(claimed: readonly ClaimedDelivery[], limit: number, inFlightAtClaim: ReadonlyMap<string, number>): boolean {
+  private startQueuedSoon(): void {
+    if (this.startScheduled || this.queuedCount === 0) return;
+    this.startScheduled = true;
+    setImmediate(() => {
+      this.startScheduled = false;
+      this.startQueued();
+    });
+  }
+
+  /** Starts waiting deliveries while their groups and the process have free slots. */
+  private startQueued(): void {
+    if (this.stopping) return;
+    const { concurrency, perWebhookConcurrency } = this.options;
+    for (const [groupKey, queue] of this.queued) {
+      while (queue.length > 0 && this.inFlight.size < concurrency && (this.inFlightByGroup.get(groupKey) ?? 0) < perWebhookConcurrency) {
+        const entry = queue.shift()!;
+        this.queuedCount--;
+        if (Date.now() - entry.queuedAt > entry.mayWaitMs) this.handBackStale(entry.delivery);
+        else this.start(entry.delivery);
+      }
+      if (queue.length === 0) this.queued.delete(groupKey);
+      if (this.inFlight.size >= concurrency) return;
+    }
+  }
+
+  /** A delivery that waited longer than its lease allows is not sent: it goes back to the queue. */
+  private handBackStale(delivery: ClaimedDelivery): void {
+    this.logger.warn({ deliveryId: delivery.id }, 'a claimed delivery waited too long for a slot; handing it back');
+    const done: Promise<void> = handBackDeliveries(this.db, this.options.workerId, [delivery.id])
+      .then(() => undefined)
+      .catch((error) => this.logger.error({ err: error, deliveryId: delivery.id }, 'handing back a delivery failed; its lease will'))
+      .finally(() => {
+        this.unfinished.delete(done);
+        this.poke();
+      });
+    this.unfinished.add(done);
+  }
+
+  /** How many of a group's deliveries may wait for its slots: its requests that came back lately. */
+  private aheadFor(groupKey: string, now: number): number {
+    const flow = this.flowByGroup.get(groupKey);
+    if (!flow) return 0;
+    rollFlow(flow, now);
+    const finished = flow.current + flow.previous;
+    if (finished === 0) {
+      this.flowByGroup.delete(groupKey);
+      return 0;
+    }
+    return Math.min(finished, this.options.perWebhookConcurrency);
+  }
+
+  private noteFinished(groupKey: string): void {
+    const now = Date.now();
+    let flow = this.flowByGroup.get(groupKey);
+    if (!flow) this.flowByGroup.set(groupKey, (flow = { windowStart: now, current: 0, previous: 0 }));
+    else rollFlow(flow, now);
+    flow.current++;
+  }
+
+  /**
+   * Due work can only have been left behind by a claim that took as many as it could: its
+   * limit in all, or a group's room (a group with none was left out). Then each freed slot
+   * claims again. Otherwise the claim took all there was, and new work announces itself
+   * (NOTIFY, a retry's timer, the tick): at low load a finished send costs no empty claim.
+   */
+  private claimMayHaveLeftWork(claimed: readonly ClaimedDelivery[], limit: number, roomByGroup: ReadonlyMap<string, number>): boolean {
     if (claimed.length === limit) return true;
-    const perWebhook = this.options.perWebhookConcurrency;
-    for (const count of inFlightAtClaim.values()) if (count >= perWebhook) return true;
+    for (const room of roomByGroup.values()) if (room <= 0) return true;
     const claimedByGroup = new Map<string, number>();
     for (const delivery of claimed) {
       const count = (claimedByGroup.get(delivery.groupKey) ?? 0) + 1;
       claimedByGroup.set(delivery.groupKey, count);
-      if (count >= perWebhook - (inFlightAtClaim.get(delivery.groupKey) ?? 0)) return true;
+      if (count >= (roomByGroup.get(delivery.groupKey) ?? this.options.perWebhookConcurrency)) return true;
     }
     return false;
   }
@@ -188,6 +317,8 @@ export class Dispatcher {
       const left = (this.inFlightByGroup.get(groupKey) ?? 1) - 1;
       if (left > 0) this.inFlightByGroup.set(groupKey, left);
       else this.inFlightByGroup.delete(groupKey);
+      this.noteFinished(groupKey);
+      this.startQueuedSoon();
       if (this.workMayRemain) this.poke();
     };
     const done = this.deliver(delivery, abort.signal, releaseSlot)
@@ -326,6 +457,9 @@ export class Dispatcher {
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
+    // Deliveries waiting for a slot are not started; the hand-back below returns them.
+    this.queued.clear();
+    this.queuedCount = 0;
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.retryTimers.clear();
     if (this.loop) await this.loop;
@@ -343,4 +477,12 @@ export class Dispatcher {
     const handedBack = await handBackDeliveries(this.db, this.options.workerId, null);
     if (handedBack > 0) this.logger.info({ handedBack }, 'handed claimed deliveries back to the queue');
   }
+}
+
+function rollFlow(flow: Flow, now: number): void {
+  const elapsed = now - flow.windowStart;
+  if (elapsed < flowWindowMs) return;
+  flow.previous = elapsed < 2 * flowWindowMs ? flow.current : 0;
+  flow.current = 0;
+  flow.windowStart = elapsed < 2 * flowWindowMs ? flow.windowStart + flowWindowMs : now;
 }

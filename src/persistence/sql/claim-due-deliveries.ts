@@ -16,6 +16,8 @@ export interface ClaimedDelivery {
   createdAt: Date;
   /** Set for a webhook with an ordering key: its finish may make the next delivery of the key due. */
   orderingKey: string | null;
+  /** Claimed beyond its group's free slots: it waits for one, and its lease covers that wait. */
+  waits: boolean;
   event: Pick<EventEntity, 'id' | 'type' | 'channel' | 'data' | 'createdAt' | 'callbackUrl' | 'callbackSecret' | 'callbackBodyFormat' | 'callbackBodyFields'>;
   /** The webhook's request shape and signing secrets; null for a callback URL delivery (or a deleted webhook). */
   webhook:
@@ -28,10 +30,19 @@ export interface ClaimRequest {
   workerId: string;
   /** At most this many deliveries. */
   limit: number;
-  /** Requests one webhook may have in flight in this process. */
-  perWebhookLimit: number;
-  /** This process's requests in flight, by group: a webhook id, or 'callback:<scheme://host>' for callback URLs. */
-  inFlightByWebhook: ReadonlyMap<string, number>;
+  /**
+   * How many one group may take, by group (a webhook id, or 'callback:<scheme://host>' for
+   * callback URLs): a group left out may take `defaultRoom`, one at 0 or below is left out of
+   * the candidates.
+   */
+  roomByGroup: ReadonlyMap<string, number>;
+  defaultRoom: number;
+  /**
+   * How many of a group's deliveries start at once (its free request slots), by group, with the
+   * same default. Those it takes beyond that wait in this process for a slot, so their lease
+   * covers one more timeout.
+   */
+  freeByGroup: ReadonlyMap<string, number>;
   leaseMarginMs: number;
 }
 
@@ -40,9 +51,12 @@ export interface ClaimRequest {
  * claim at once without waiting on each other or taking the same row; the lease
  * (`locked_until`) lets the sweep hand a claim back if this process dies holding it.
  *
- * Fairness: webhooks (and callback hosts) already at their in-flight limit are left out of the
- * candidates, and of the others each gets at most its free slots, so a slow webhook's backlog
- * cannot fill a batch.
+ * Fairness: webhooks (and callback hosts) with no room are left out of the candidates, and of
+ * the others each gets at most its room, so a slow webhook's backlog cannot fill a batch.
+ *
+ * The lease is the webhook's timeout and the margin for a delivery that starts at once, and
+ * one more timeout for one that waits in the process for a slot (at most one request of its
+ * webhook is ahead of it).
  */
 const claimSql = `
 with candidate as (
@@ -70,22 +84,23 @@ with candidate as (
 ), ranked as (
   select id, webhook_id, next_attempt_at, group_key,
          row_number() over (partition by group_key order by next_attempt_at) as position_in_group,
-         coalesce(($4::jsonb ->> group_key)::int, 0) as in_flight
+         coalesce(($4::jsonb ->> group_key)::int, $5::int) as room,
+         coalesce(($7::jsonb ->> group_key)::int, $5::int) as free
   from candidate
 ), chosen as (
-  select id, webhook_id, group_key from ranked
-  where position_in_group <= $5::int - in_flight
+  select id, webhook_id, group_key, position_in_group > free as waits from ranked
+  where position_in_group <= room
   order by next_attempt_at
   limit $2
 ), claimed as (
   update delivery d
   set status = 'SENDING', locked_by = $1, updated_at = now(),
-      locked_until = now() + make_interval(secs => (coalesce(w.timeout_ms, 10000) + $6::int) / 1000.0)
+      locked_until = now() + make_interval(secs => (coalesce(w.timeout_ms, 10000) * (case when c.waits then 2 else 1 end) + $6::int) / 1000.0)
   from chosen c left join webhook w on w.id = c.webhook_id
   where d.id = c.id
-  returning d.*, c.group_key
+  returning d.*, c.group_key, c.waits
 ), ${deliveryChangesNotification('claimed')}
-select c.id, c.group_key, c.project_id, c.event_id, c.webhook_id, c.status, c.attempt_count, c.created_at, c.ordering_key,
+select c.id, c.group_key, c.waits, c.project_id, c.event_id, c.webhook_id, c.status, c.attempt_count, c.created_at, c.ordering_key,
        e.type as event_type, e.channel as event_channel, e.data as event_data, e.created_at as event_created_at,
        e.callback_url, e.callback_secret, e.callback_body_format, e.callback_body_fields,
        w.url, w.method, w.query_params, w.headers, w.auth, w.body_format, w.body_fields, w.timeout_ms,
@@ -102,7 +117,7 @@ left join webhook w on w.id = c.webhook_id
 
 export async function claimDueDeliveries(db: Queryable, request: ClaimRequest): Promise<ClaimedDelivery[]> {
   if (request.limit <= 0) return [];
-  const saturated = [...request.inFlightByWebhook].filter(([, count]) => count >= request.perWebhookLimit).map(([key]) => key);
+  const full = [...request.roomByGroup].filter(([, room]) => room <= 0).map(([key]) => key);
   // A named statement: planned once per connection, not on every claim.
   const result = await db.query({
     name: 'claim-due-deliveries',
@@ -110,10 +125,11 @@ export async function claimDueDeliveries(db: Queryable, request: ClaimRequest): 
     values: [
       request.workerId,
       request.limit,
-      saturated,
-      JSON.stringify(Object.fromEntries(request.inFlightByWebhook)),
-      request.perWebhookLimit,
+      full,
+      JSON.stringify(Object.fromEntries(request.roomByGroup)),
+      request.defaultRoom,
       request.leaseMarginMs,
+      JSON.stringify(Object.fromEntries(request.freeByGroup)),
     ],
   });
   return result.rows.map((row) => ({
@@ -126,6 +142,7 @@ export async function claimDueDeliveries(db: Queryable, request: ClaimRequest): 
     attemptCount: row.attempt_count,
     createdAt: row.created_at,
     orderingKey: row.ordering_key,
+    waits: row.waits,
     event: {
       id: row.event_id,
       type: row.event_type,
