@@ -3,7 +3,9 @@
  * at the limit, broken off), and what a timeout or a cancellation comes back as.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { AddressPolicy } from '../src/delivery/address-policy.js';
 import { createHttpSender, type Sender } from '../src/delivery/http-sender.js';
@@ -95,5 +97,25 @@ describe('the HTTP sender', () => {
 
     expect(timedOut).toMatchObject({ kind: 'error', error: 'no answer within 300 ms', code: 'ETIMEDOUT' });
     expect(await cancelled).toMatchObject({ kind: 'cancelled' });
+  });
+
+  test('an https URL goes over TLS through the guarded https agent: a self-signed certificate is refused, a private address is not connected to', async () => {
+    // A certificate made for these tests only (openssl req -x509, CN=127.0.0.1), not trusted by anyone.
+    const tls = { cert: readFileSync(new URL('./support/tls/self-signed-cert.pem', import.meta.url)), key: readFileSync(new URL('./support/tls/self-signed-key.pem', import.meta.url)) };
+    const tlsServer = https.createServer(tls, (_request, response) => response.end('ok'));
+    await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}/hook`;
+    const refusing = createHttpSender({ maximumResponseBodyBytes: limit, maximumSocketsPerHost: 4, addressPolicy: new AddressPolicy({ allowPrivateNetworks: [] }) });
+    try {
+      const untrusted = await sender.send({ method: 'POST', url, headers: {}, body: '{}' }, 5000);
+      const refused = await refusing.send({ method: 'POST', url, headers: {}, body: '{}' }, 5000);
+
+      expect(untrusted).toMatchObject({ kind: 'error', code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+      expect(refused).toMatchObject({ kind: 'error', code: 'ADDRESS_NOT_ALLOWED' });
+    } finally {
+      refusing.close();
+      tlsServer.closeAllConnections();
+      await new Promise((resolve) => tlsServer.close(resolve));
+    }
   });
 });

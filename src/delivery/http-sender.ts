@@ -4,8 +4,9 @@
  * database, so got's own retries are off; redirects are answers, never followed.
  */
 import http from 'node:http';
+import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { got, type Got } from 'got';
+import { got, type Got, type RequestFunction } from 'got';
 import type { AddressPolicy } from './address-policy.js';
 import { AddressNotAllowedError, GuardedHttpAgent, GuardedHttpsAgent } from './guarded-agents.js';
 import type { OutgoingRequest } from '../domain/request-builder.js';
@@ -66,6 +67,22 @@ export const emptyCacheOptions = (options: { cacheOptions: object }): void => {
   options.cacheOptions = {};
 };
 
+/**
+ * got's request function, minus about 15 µs of CPU per request on Node 20 (7 % of got's cost
+ * here, measured with got alone). got hands `http.request` about 30 options, most of them
+ * undefined (TLS settings, lookup, family...), and Node's ClientRequest and agent copy that
+ * object key by key, twice, through V8's slow path for objects this size. Undefined means the
+ * same as absent to Node, so only the defined ones are passed on.
+ */
+export const requestWithDefinedOptions: RequestFunction = (url, options, callback) => {
+  const defined: Record<string, unknown> = {};
+  for (const key in options) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value !== undefined) defined[key] = value;
+  }
+  return (url.protocol === 'https:' ? https : http).request(url, defined, callback);
+};
+
 export function createHttpSender(options: SenderOptions): Sender {
   const agentOptions = {
     keepAlive: true,
@@ -83,6 +100,7 @@ export function createHttpSender(options: SenderOptions): Sender {
     http2: false,
     cache: false,
     hooks: { beforeRequest: [emptyCacheOptions] },
+    request: requestWithDefinedOptions,
   });
 
   async function send(request: OutgoingRequest, timeoutMs: number, signal?: AbortSignal): Promise<SendOutcome> {
