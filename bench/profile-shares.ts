@@ -54,6 +54,8 @@ function frameCategory({ url }: CallFrame): string | null {
   const source = /\/dist\/src\/(.*)$/.exec(url)?.[1];
   if (source === undefined) return null;
   if (/^domain\/(signing|signed-request)\.js$/.test(source)) return 'signing';
+  // The sender is got's caller, and its request function calls Node's http.request itself.
+  if (source === 'delivery/http-sender.js') return 'HTTP client (got and Node http)';
   // The API's own modules: the HTTP server, resolvers and context.
   if (/^(graphql|server)\//.test(source)) return 'GraphQL and the API server';
   return "Hookline's own code";
