@@ -312,6 +312,21 @@ describe('URL and query parameters', () => {
     expect(params.get('id')).toBe('C-20871');
     expect(params.get('empty')).toBe('');
   });
+
+  test('every method sends and records the URL in its normalized form, the same for every event; tokens still render per event', () => {
+    const configured = 'HTTP://Receiver.EXAMPLE:80/a/../hooks/%7euser?x=1';
+    const normalized = 'http://receiver.example/hooks/%7euser?x=1';
+    for (const method of httpMethods) {
+      for (const n of [1, 2]) {
+        const { request, recorded } = buildRequest(shape({ url: configured, method, bodyFields: [] }), envelope({ n }));
+        expect([method, request.url, recorded.url]).toEqual([method, normalized, normalized]);
+      }
+    }
+    const withToken = shape({ url: 'HTTP://Receiver.EXAMPLE/contacts/{{data.id}}' });
+    expect(buildRequest(withToken, envelope({ id: 'C-1' })).request.url).toBe('http://receiver.example/contacts/C-1');
+    expect(buildRequest(withToken, envelope({ id: 'C-2' })).request.url).toBe('http://receiver.example/contacts/C-2');
+    expect(() => buildRequest(shape({ url: 'not a url' }), envelope({}))).toThrow('Invalid URL');
+  });
 });
 
 describe('auth and masking', () => {

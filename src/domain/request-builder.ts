@@ -105,13 +105,38 @@ function appendQuery(url: URL, query: string): void {
   if (query) url.search = url.search ? `${url.search}&${query}` : `?${query}`;
 }
 
+/**
+ * The normalized form of a webhook URL with no tokens, worked out once per URL rather than
+ * parsed and serialized again for every delivery.
+ */
+const normalizedUrls = new Map<string, string>();
+const maximumNormalizedUrls = 10_000;
+
+function normalizedUrl(text: string): string {
+  let normalized = normalizedUrls.get(text);
+  if (normalized === undefined) {
+    normalized = new URL(text).toString();
+    if (normalizedUrls.size >= maximumNormalizedUrls) normalizedUrls.clear();
+    normalizedUrls.set(text, normalized);
+  }
+  return normalized;
+}
+
+/** A request that adds nothing to its URL: no query parameters, no key in the query, fields in the body. */
+function keepsUrlAsConfigured(shape: RequestShape): boolean {
+  return shape.queryParams.length === 0 && !(shape.auth.type === 'API_KEY' && shape.auth.in === 'QUERY') && shape.method !== 'GET' && shape.method !== 'DELETE';
+}
+
 export function buildRequest(shape: RequestShape, envelope: EventEnvelope): BuiltRequest {
-  const url = new URL(renderTemplate(shape.url, envelope, encodeUrlToken));
-  const recordedUrl = new URL(url);
+  const renderedUrl = renderTemplate(shape.url, envelope, encodeUrlToken);
+  // URLs to add to; null when nothing is added, and then the URL's text is all there is to work out.
+  const url = keepsUrlAsConfigured(shape) ? null : new URL(renderedUrl);
+  const recordedUrl = url && new URL(url);
+  const asConfigured = url ? null : renderedUrl === shape.url ? normalizedUrl(renderedUrl) : new URL(renderedUrl).toString();
   for (const param of shape.queryParams) {
     const value = valueAsText(fieldValue(param, envelope));
-    url.searchParams.append(param.key, value);
-    recordedUrl.searchParams.append(param.key, param.secret ? masked : value);
+    url!.searchParams.append(param.key, value);
+    recordedUrl!.searchParams.append(param.key, param.secret ? masked : value);
   }
 
   const headers: Record<string, string> = { 'user-agent': userAgent };
@@ -130,8 +155,8 @@ export function buildRequest(shape: RequestShape, envelope: EventEnvelope): Buil
     headers['authorization'] = `Bearer ${auth.token}`;
     recordedHeaders['authorization'] = `Bearer ${masked}`;
   } else if (auth.type === 'API_KEY' && auth.in === 'QUERY') {
-    url.searchParams.set(auth.name, auth.value);
-    recordedUrl.searchParams.set(auth.name, masked);
+    url!.searchParams.set(auth.name, auth.value);
+    recordedUrl!.searchParams.set(auth.name, masked);
   } else if (auth.type === 'API_KEY') {
     headers[auth.name.toLowerCase()] = auth.value;
     recordedHeaders[auth.name.toLowerCase()] = masked;
@@ -144,8 +169,8 @@ export function buildRequest(shape: RequestShape, envelope: EventEnvelope): Buil
   let body: string | null = null;
   let recordedBody: string | null = null;
   if (shape.method === 'GET' || shape.method === 'DELETE') {
-    appendQuery(url, qs.stringify(bodyObject));
-    appendQuery(recordedUrl, qs.stringify(recordedBodyObject));
+    appendQuery(url!, qs.stringify(bodyObject));
+    appendQuery(recordedUrl!, qs.stringify(recordedBodyObject));
   } else if (shape.bodyFormat === 'FORM') {
     body = qs.stringify(bodyObject);
     recordedBody = recordedBodyObject === bodyObject ? body : qs.stringify(recordedBodyObject);
@@ -157,7 +182,7 @@ export function buildRequest(shape: RequestShape, envelope: EventEnvelope): Buil
   }
 
   return {
-    request: { method: shape.method, url: url.toString(), headers, body },
-    recorded: { method: shape.method, url: recordedUrl.toString(), headers: recordedHeaders, body: recordedBody },
+    request: { method: shape.method, url: asConfigured ?? url!.toString(), headers, body },
+    recorded: { method: shape.method, url: asConfigured ?? recordedUrl!.toString(), headers: recordedHeaders, body: recordedBody },
   };
 }
