@@ -479,6 +479,10 @@ describe('claiming ahead of free slots', () => {
     expect(byWebhook(ahead.id).map((delivery) => delivery.waits).sort()).toEqual([false, false, true, true, true]);
     expect(byWebhook(full.id)).toEqual([]);
     expect(byWebhook(other.id).map((delivery) => delivery.waits)).toEqual([false, false, false, false]);
+    // Each webhook's settings come once per claim and serve all its deliveries.
+    expect(new Set(byWebhook(ahead.id).map((delivery) => delivery.webhook)).size).toBe(1);
+    expect(byWebhook(ahead.id)[0]!.webhook).toMatchObject({ url: 'http://127.0.0.1:9/ahead', method: 'POST', timeoutMs: 2000, active: true, secret: expect.stringMatching(/^whsec_/) });
+    expect(byWebhook(other.id).every((delivery) => delivery.webhook?.url === 'http://127.0.0.1:9/other' && delivery.webhook.timeoutMs === 3000)).toBe(true);
     // The lease, from the statement's own clock: timeout + margin to start at once, one more timeout to wait.
     const { rows } = await database.pool.query(
       `select webhook_id, extract(epoch from locked_until - updated_at)::float as lease_seconds, count(*)::int as deliveries

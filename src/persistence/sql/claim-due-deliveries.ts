@@ -2,7 +2,6 @@ import type { Queryable } from '../database-pool.js';
 import { deliveryChangesNotification } from './notification-channels.js';
 import type { RequestShape } from '../../domain/webhook-config.js';
 import type { EventEntity, WebhookEntity } from '../entities.js';
-import type { DeliveryStatus } from '../../domain/delivery-status.js';
 
 export interface ClaimedDelivery {
   id: string;
@@ -11,15 +10,17 @@ export interface ClaimedDelivery {
   projectId: string;
   eventId: string;
   webhookId: string | null;
-  status: DeliveryStatus;
   attemptCount: number;
-  createdAt: Date;
   /** Set for a webhook with an ordering key: its finish may make the next delivery of the key due. */
   orderingKey: string | null;
   /** Claimed beyond its group's free slots: it waits for one, and its lease covers that wait. */
   waits: boolean;
   event: Pick<EventEntity, 'id' | 'type' | 'channel' | 'data' | 'createdAt' | 'callbackUrl' | 'callbackSecret' | 'callbackBodyFormat' | 'callbackBodyFields'>;
-  /** The webhook's request shape and signing secrets; null for a callback URL delivery (or a deleted webhook). */
+  /**
+   * The webhook's request shape and signing secrets; null for a callback URL delivery (or a
+   * deleted webhook). One object for all the deliveries of a webhook in a claim: read it, never
+   * change it.
+   */
   webhook:
     | (RequestShape &
         Pick<WebhookEntity, 'timeoutMs' | 'retryScheduleSeconds' | 'active' | 'secret' | 'previousSecret' | 'previousSecretExpiresAt' | 'updatedAt'>)
@@ -100,14 +101,22 @@ with candidate as (
   where d.id = c.id
   returning d.*, c.group_key, c.waits
 ), ${deliveryChangesNotification('claimed')}
-select c.id, c.group_key, c.waits, c.project_id, c.event_id, c.webhook_id, c.status, c.attempt_count, c.created_at, c.ordering_key,
+select c.id, c.group_key, c.waits, c.project_id, c.event_id, c.webhook_id, c.attempt_count, c.ordering_key,
        e.type as event_type, e.channel as event_channel, e.data as event_data, e.created_at as event_created_at,
        e.callback_url, e.callback_secret, e.callback_body_format, e.callback_body_fields,
-       w.url, w.method, w.query_params, w.headers, w.auth, w.body_format, w.body_fields, w.timeout_ms,
-       w.retry_schedule_seconds, w.active, w.secret, w.previous_secret, w.previous_secret_expires_at,
-       w.updated_at as webhook_updated_at,
+       -- A webhook's settings come once per claim, on the first of its rows: the driver parses
+       -- them once (four JSON columns, an array, dates), not once per delivery.
+       c.webhook_first, w.id is not null as webhook_found,
+       case when c.webhook_first then w.url end as url, case when c.webhook_first then w.method end as method,
+       case when c.webhook_first then w.query_params end as query_params, case when c.webhook_first then w.headers end as headers,
+       case when c.webhook_first then w.auth end as auth, case when c.webhook_first then w.body_format end as body_format,
+       case when c.webhook_first then w.body_fields end as body_fields, case when c.webhook_first then w.timeout_ms end as timeout_ms,
+       case when c.webhook_first then w.retry_schedule_seconds end as retry_schedule_seconds, case when c.webhook_first then w.active end as active,
+       case when c.webhook_first then w.secret end as secret, case when c.webhook_first then w.previous_secret end as previous_secret,
+       case when c.webhook_first then w.previous_secret_expires_at end as previous_secret_expires_at,
+       case when c.webhook_first then w.updated_at end as webhook_updated_at,
        (select count(*) from notified) as notifications
-from claimed c
+from (select claimed.*, row_number() over (partition by claimed.webhook_id) = 1 as webhook_first from claimed) c
 -- Each claimed row's event by its primary key, whatever the planner guesses the claim's size
 -- to be (the limit kept in the subquery stops it from becoming a join that could read the
 -- whole event table): the claim runs on its generic plan (Database.claimPool).
@@ -132,17 +141,36 @@ export async function claimDueDeliveries(db: Queryable, request: ClaimRequest): 
       JSON.stringify(Object.fromEntries(request.freeByGroup)),
     ],
   });
+  type Webhook = NonNullable<ClaimedDelivery['webhook']>;
+  const webhooks = new Map<string, Webhook>();
+  for (const row of result.rows) {
+    if (!row.webhook_first || !row.webhook_found) continue;
+    webhooks.set(row.webhook_id, {
+      url: row.url,
+      method: row.method,
+      queryParams: row.query_params,
+      headers: row.headers,
+      auth: row.auth,
+      bodyFormat: row.body_format,
+      bodyFields: row.body_fields,
+      timeoutMs: row.timeout_ms,
+      retryScheduleSeconds: row.retry_schedule_seconds,
+      active: row.active,
+      secret: row.secret,
+      previousSecret: row.previous_secret,
+      previousSecretExpiresAt: row.previous_secret_expires_at,
+      updatedAt: row.webhook_updated_at,
+    });
+  }
   return result.rows.map((row) => ({
     id: row.id,
     groupKey: row.group_key,
+    waits: row.waits,
     projectId: row.project_id,
     eventId: row.event_id,
     webhookId: row.webhook_id,
-    status: row.status,
     attemptCount: row.attempt_count,
-    createdAt: row.created_at,
     orderingKey: row.ordering_key,
-    waits: row.waits,
     event: {
       id: row.event_id,
       type: row.event_type,
@@ -154,24 +182,6 @@ export async function claimDueDeliveries(db: Queryable, request: ClaimRequest): 
       callbackBodyFormat: row.callback_body_format,
       callbackBodyFields: row.callback_body_fields,
     },
-    webhook:
-      row.url === null
-        ? null
-        : {
-            url: row.url,
-            method: row.method,
-            queryParams: row.query_params,
-            headers: row.headers,
-            auth: row.auth,
-            bodyFormat: row.body_format,
-            bodyFields: row.body_fields,
-            timeoutMs: row.timeout_ms,
-            retryScheduleSeconds: row.retry_schedule_seconds,
-            active: row.active,
-            secret: row.secret,
-            previousSecret: row.previous_secret,
-            previousSecretExpiresAt: row.previous_secret_expires_at,
-            updatedAt: row.webhook_updated_at,
-          },
+    webhook: (row.webhook_id !== null && webhooks.get(row.webhook_id)) || null,
   }));
 }
