@@ -8,7 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { AddressPolicy } from '../src/delivery/address-policy.js';
-import { createHttpSender, type Sender } from '../src/delivery/http-sender.js';
+import { createHttpSender, SendCancellation, type Sender } from '../src/delivery/http-sender.js';
 
 type Handler = (request: http.IncomingMessage, response: http.ServerResponse) => void;
 
@@ -17,9 +17,11 @@ let server: http.Server;
 let base = '';
 const handlers = new Map<string, Handler>();
 let sender: Sender;
+let requestCount = 0;
 
 beforeAll(async () => {
   server = http.createServer((request, response) => {
+    requestCount++;
     request.resume();
     handlers.get(request.url ?? '')?.(request, response);
   });
@@ -34,8 +36,8 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-function post(path: string, timeoutMs = 5000, signal?: AbortSignal) {
-  return sender.send({ method: 'POST', url: `${base}${path}`, headers: { 'content-type': 'application/json' }, body: '{}' }, timeoutMs, signal);
+function post(path: string, timeoutMs = 5000, cancellation?: SendCancellation) {
+  return sender.send({ method: 'POST', url: `${base}${path}`, headers: { 'content-type': 'application/json' }, body: '{}' }, timeoutMs, cancellation);
 }
 
 describe('the HTTP sender', () => {
@@ -88,15 +90,21 @@ describe('the HTTP sender', () => {
 
   test('no answer within the timeout is an error that says so; a cancelled request is reported as cancelled', async () => {
     handlers.set('/silent', () => undefined);
-    const abort = new AbortController();
+    const cancellation = new SendCancellation();
     // Cancelled once the request has arrived, while it waits for its answer.
-    handlers.set('/cancelled', () => abort.abort());
+    handlers.set('/cancelled', () => cancellation.cancel());
+    const cancelledBefore = new SendCancellation();
+    cancelledBefore.cancel();
 
     const timedOut = await post('/silent', 300);
-    const cancelled = post('/cancelled', 10_000, abort.signal);
+    const cancelled = post('/cancelled', 10_000, cancellation);
 
     expect(timedOut).toMatchObject({ kind: 'error', error: 'no answer within 300 ms', code: 'ETIMEDOUT' });
     expect(await cancelled).toMatchObject({ kind: 'cancelled' });
+    // One cancelled before it starts is not sent at all.
+    const requestsSoFar = requestCount;
+    expect(await post('/cancelled', 10_000, cancelledBefore)).toEqual({ kind: 'cancelled', durationMs: 0 });
+    expect(requestCount).toBe(requestsSoFar);
   });
 
   test('an https URL goes over TLS through the guarded https agent: a self-signed certificate is refused, a private address is not connected to', async () => {

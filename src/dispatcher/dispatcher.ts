@@ -11,7 +11,7 @@
 import { newId } from '../domain/ids.js';
 import { DeliveryStatus } from '../domain/delivery-status.js';
 import { decideRetry, defaultRetryScheduleSeconds, parseRetryAfter } from '../domain/retry-policy.js';
-import type { Sender, SendOutcome } from '../delivery/http-sender.js';
+import { SendCancellation, type Sender, type SendOutcome } from '../delivery/http-sender.js';
 import { defaultTimeoutMs } from '../domain/webhook-config.js';
 import type { Logger } from '../logger.js';
 import type { Queryable } from '../persistence/database-pool.js';
@@ -36,7 +36,7 @@ export interface DispatcherOptions {
 
 interface InFlight {
   groupKey: string;
-  abort: AbortController;
+  cancellation: SendCancellation;
   done: Promise<void>;
 }
 
@@ -305,9 +305,9 @@ export class Dispatcher {
    */
   private start(delivery: ClaimedDelivery): void {
     const groupKey = delivery.groupKey;
-    const abort = new AbortController();
+    const cancellation = new SendCancellation();
     this.inFlightByGroup.set(groupKey, (this.inFlightByGroup.get(groupKey) ?? 0) + 1);
-    const entry: InFlight = { groupKey, abort, done: Promise.resolve() };
+    const entry: InFlight = { groupKey, cancellation, done: Promise.resolve() };
     this.inFlight.set(delivery.id, entry);
     let slotReleased = false;
     const releaseSlot = () => {
@@ -321,7 +321,7 @@ export class Dispatcher {
       this.startQueuedSoon();
       if (this.workMayRemain) this.poke();
     };
-    const done = this.deliver(delivery, abort.signal, releaseSlot)
+    const done = this.deliver(delivery, cancellation, releaseSlot)
       .catch((error) => this.logger.error({ err: error, deliveryId: delivery.id }, 'a delivery failed unexpectedly; its lease will hand it back'))
       .finally(() => {
         releaseSlot();
@@ -339,7 +339,7 @@ export class Dispatcher {
     this.unfinished.add(done);
   }
 
-  private async deliver(delivery: ClaimedDelivery, signal: AbortSignal, releaseSlot: () => void): Promise<void> {
+  private async deliver(delivery: ClaimedDelivery, cancellation: SendCancellation, releaseSlot: () => void): Promise<void> {
     const { workerId } = this.options;
     if (delivery.webhook && !delivery.webhook.active) {
       // Stopped after this delivery was queued: it waits, undue, until the webhook starts again.
@@ -358,7 +358,7 @@ export class Dispatcher {
       await setAsideDelivery(this.db, workerId, delivery.id, 'CANCELLED');
       return;
     }
-    const outcome = await this.sender.send(prepared.request, prepared.timeoutMs, signal);
+    const outcome = await this.sender.send(prepared.request, prepared.timeoutMs, cancellation);
     if (outcome.kind === 'cancelled') {
       // Shutdown cut the request short: the delivery goes back to the queue, unattempted.
       await handBackDeliveries(this.db, workerId, [delivery.id]);
@@ -470,7 +470,7 @@ export class Dispatcher {
     clearTimeout(timer);
     if (result === 'grace-over') {
       this.logger.info({ inFlight: this.inFlight.size }, 'cancelling the attempts still in flight');
-      for (const entry of this.inFlight.values()) entry.abort.abort();
+      for (const entry of this.inFlight.values()) entry.cancellation.cancel();
       await everything;
     }
     await this.writer.flush();
