@@ -12,6 +12,10 @@ import { waitFor } from './support/wait.js';
 import { releaseExpiredLeases } from '../src/persistence/sql/hand-back-deliveries.js';
 import { recordAttemptOutcomes } from '../src/persistence/sql/record-attempt-outcomes.js';
 import { claimDueDeliveries } from '../src/persistence/sql/claim-due-deliveries.js';
+import { Dispatcher } from '../src/dispatcher/dispatcher.js';
+import { AddressPolicy } from '../src/delivery/address-policy.js';
+import { createHttpSender } from '../src/delivery/http-sender.js';
+import { createLogger } from '../src/logger.js';
 import { newId } from '../src/domain/ids.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -534,5 +538,53 @@ describe('claiming ahead of free slots', () => {
     expect(new Set(ids).size).toBe(20);
     expect(ids).toHaveLength(22);
     for (const row of claimedAhead) expect(ids.filter((id) => id === row.id)).toHaveLength(1);
+  }, 40_000);
+
+  test('a delivery claimed ahead that waited past what its lease allows is handed back, not sent, and then sent once by a fresh claim', async () => {
+    // The dispatcher's clock is moved on while a delivery waits: as if the process had stalled
+    // for a minute. Everything else is real: the database, the receiver, got.
+    const database = await newDatabase();
+    const receiver = await newReceiver();
+    // The fourth request gets no answer; it ends at its timeout, 3 s of real time.
+    receiver.setScript((_request, index) => (index === 3 ? { hang: true } : { status: 200, body: 'ok' }));
+    const api = await newApp({ databaseUrl: database.url, withoutDispatcher: true });
+    const webhook = await createWebhook(api.url, { url: `${receiver.url}/hook`, timeoutMs: 3000, retryScheduleSeconds: [3600] });
+    await publishEvents(api.url, Array.from({ length: 6 }, (_, n) => ({ type: 'message.status', data: { n } })));
+
+    let clockOffsetMs = 0;
+    const logLines: Record<string, unknown>[] = [];
+    const logger = createLogger('warn', { write: (line: string) => void logLines.push(JSON.parse(line)) });
+    const sender = createHttpSender({ maximumResponseBodyBytes: 1024, maximumSocketsPerHost: 4, addressPolicy: new AddressPolicy({ allowPrivateNetworks: ['127.0.0.1'] }) });
+    const dispatcher = new Dispatcher(database.pool, sender, logger, {
+      workerId: 'stalled-worker',
+      concurrency: 8,
+      perWebhookConcurrency: 1,
+      leaseMarginMs: 1000,
+      maximumResponseBodyBytes: 1024,
+      now: () => new Date(Date.now() + clockOffsetMs),
+    });
+    try {
+      dispatcher.poke();
+      // The fourth request hangs, and the next delivery waits for its slot, claimed.
+      await waitFor(async () => receiver.requests.length === 4 && (await countWithStatus(database, 'SENDING', webhook.id)) === 2, {
+        description: 'a hung request and a delivery claimed ahead of it',
+      });
+      const hung = webhookIdOf(receiver.requests[3]!);
+      const [waiting] = (await deliveryRows(database, webhook.id)).filter((row) => row.status === 'SENDING' && row.id !== hung);
+      clockOffsetMs = 60_000;
+
+      await waitFor(async () => (await countWithStatus(database, 'SUCCEEDED', webhook.id)) === 5, { description: 'every delivery but the hung one delivered', timeoutMs: 20_000 });
+      await dispatcher.whenIdle();
+
+      expect(logLines).toContainEqual(expect.objectContaining({ level: 40, deliveryId: waiting!.id, msg: 'a claimed delivery waited too long for a slot; handing it back' }));
+      const ids = receiver.requests.map(webhookIdOf);
+      expect(ids.filter((id) => id === waiting!.id)).toHaveLength(1);
+      expect(new Set(ids).size).toBe(6);
+      expect(ids).toHaveLength(6);
+      expect((await deliveryRows(database, webhook.id)).find((row) => row.id === hung)).toMatchObject({ status: 'RETRYING', attempt_count: 1 });
+    } finally {
+      await dispatcher.stop(100);
+      sender.close();
+    }
   }, 40_000);
 });

@@ -201,7 +201,7 @@ export class Dispatcher {
     // Stopped while claiming: stop() hands back everything this process holds, these too.
     if (this.stopping) return claimed.length;
     if (claimed.length === limit) this.wanted = true;
-    const claimedAt = Date.now();
+    const claimedAt = this.now().getTime();
     for (const delivery of claimed) {
       const queue = this.queued.get(delivery.groupKey);
       // A delivery that waits for a slot may wait one timeout of its webhook; any other only
@@ -234,11 +234,12 @@ export class Dispatcher {
   private startQueued(): void {
     if (this.stopping) return;
     const { concurrency, perWebhookConcurrency } = this.options;
+    const now = this.now().getTime();
     for (const [groupKey, queue] of this.queued) {
       while (queue.length > 0 && this.inFlight.size < concurrency && (this.inFlightByGroup.get(groupKey) ?? 0) < perWebhookConcurrency) {
         const entry = queue.shift()!;
         this.queuedCount--;
-        if (Date.now() - entry.queuedAt > entry.mayWaitMs) this.handBackStale(entry.delivery);
+        if (now - entry.queuedAt > entry.mayWaitMs) this.handBackStale(entry.delivery);
         else this.start(entry.delivery);
       }
       if (queue.length === 0) this.queued.delete(groupKey);
