@@ -9,7 +9,7 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { got, type Got } from 'got';
 import { emptyCacheOptions, requestWithDefinedOptions } from '../src/delivery/http-sender.js';
-import { sign } from '../src/domain/signing.js';
+import { signatureHeaders } from '../src/domain/signing.js';
 
 /** What Hookline sends when a webhook has no bodyFields. */
 export interface EventEnvelope {
@@ -43,19 +43,12 @@ export function envelopeBody(envelope: EventEnvelope): string {
   return JSON.stringify({ id: envelope.id, type: envelope.type, channel: envelope.channel, createdAt: envelope.createdAt, data: envelope.data });
 }
 
-/** Signs the Standard Webhooks way, with Hookline's signing function (node:crypto, the key decoded once per secret). */
+/** Signs the Standard Webhooks way, with Hookline's own signing (node:crypto, the key decoded once per secret). */
 export class Signer {
   constructor(private readonly secret: string) {}
 
   headers(messageId: string, at: Date, body: string): Record<string, string> {
-    const seconds = Math.floor(at.getTime() / 1000);
-    return {
-      'content-type': 'application/json',
-      'user-agent': userAgent,
-      'webhook-id': messageId,
-      'webhook-timestamp': String(seconds),
-      'webhook-signature': sign(this.secret, messageId, seconds, body),
-    };
+    return { 'content-type': 'application/json', 'user-agent': userAgent, ...signatureHeaders([this.secret], messageId, at, body) };
   }
 }
 

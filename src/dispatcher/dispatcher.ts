@@ -12,14 +12,13 @@ import { newId } from '../domain/ids.js';
 import { DeliveryStatus } from '../domain/delivery-status.js';
 import { decideRetry, defaultRetryScheduleSeconds, parseRetryAfter } from '../domain/retry-policy.js';
 import { SendCancellation, type Sender, type SendOutcome } from '../delivery/http-sender.js';
-import { defaultTimeoutMs } from '../domain/webhook-config.js';
 import type { Logger } from '../logger.js';
 import type { Queryable } from '../persistence/database-pool.js';
 import { claimDueDeliveries, type ClaimedDelivery } from '../persistence/sql/claim-due-deliveries.js';
 import { handBackDeliveries, setAsideDelivery } from '../persistence/sql/hand-back-deliveries.js';
 import type { AttemptOutcomeRecord } from '../persistence/sql/record-attempt-outcomes.js';
 import { OutcomeWriter } from './outcome-writer.js';
-import { prepareRequest, type PreparedRequest } from './prepare-request.js';
+import { prepareRequest, timeoutMsOf, type PreparedRequest } from './prepare-request.js';
 
 export interface DispatcherOptions {
   workerId: string;
@@ -206,7 +205,7 @@ export class Dispatcher {
       const queue = this.queued.get(delivery.groupKey);
       // A delivery that waits for a slot may wait one timeout of its webhook; any other only
       // for a slot of the process, within half the lease's margin. Past that it goes back.
-      const mayWaitMs = (delivery.waits ? (delivery.webhook?.timeoutMs ?? defaultTimeoutMs) : 0) + this.options.leaseMarginMs / 2;
+      const mayWaitMs = (delivery.waits ? timeoutMsOf(delivery) : 0) + this.options.leaseMarginMs / 2;
       const entry: Queued = { delivery, queuedAt: claimedAt, mayWaitMs };
       if (queue) queue.push(entry);
       else this.queued.set(delivery.groupKey, [entry]);

@@ -40,6 +40,11 @@ export function signingSecrets(webhook: Pick<NonNullable<ClaimedDelivery['webhoo
   return secrets;
 }
 
+/** How long a delivery's request may take: its webhook's timeout, or the default for a callback URL. */
+export function timeoutMsOf(delivery: Pick<ClaimedDelivery, 'webhook'>): number {
+  return delivery.webhook?.timeoutMs ?? defaultTimeoutMs;
+}
+
 /** null when there is nowhere to send (the webhook was deleted and there is no callback URL). */
 export function prepareRequest(delivery: ClaimedDelivery, now: Date): PreparedRequest | null {
   const shape = shapeOf(delivery);
@@ -53,7 +58,7 @@ export function prepareRequest(delivery: ClaimedDelivery, now: Date): PreparedRe
   });
   return {
     ...built,
-    timeoutMs: delivery.webhook?.timeoutMs ?? defaultTimeoutMs,
+    timeoutMs: timeoutMsOf(delivery),
     retryScheduleSeconds: delivery.webhook?.retryScheduleSeconds ?? null,
   };
 }

@@ -4,6 +4,7 @@
  */
 import qs from 'qs';
 import { renderTemplate, resolvePath, valueAsText } from './event-path.js';
+import { memoizedByString } from './memo.js';
 import type { KeyValue, RequestShape } from './webhook-config.js';
 
 export interface EventEnvelope {
@@ -109,18 +110,7 @@ function appendQuery(url: URL, query: string): void {
  * The normalized form of a webhook URL with no tokens, worked out once per URL rather than
  * parsed and serialized again for every delivery.
  */
-const normalizedUrls = new Map<string, string>();
-const maximumNormalizedUrls = 10_000;
-
-function normalizedUrl(text: string): string {
-  let normalized = normalizedUrls.get(text);
-  if (normalized === undefined) {
-    normalized = new URL(text).toString();
-    if (normalizedUrls.size >= maximumNormalizedUrls) normalizedUrls.clear();
-    normalizedUrls.set(text, normalized);
-  }
-  return normalized;
-}
+const normalizedUrl = memoizedByString((text) => new URL(text).toString());
 
 /** A request that adds nothing to its URL: no query parameters, no key in the query, fields in the body. */
 function keepsUrlAsConfigured(shape: RequestShape): boolean {

@@ -104,24 +104,18 @@ with candidate as (
 select c.id, c.group_key, c.waits, c.project_id, c.event_id, c.webhook_id, c.attempt_count, c.ordering_key,
        e.type as event_type, e.channel as event_channel, e.data as event_data, e.created_at as event_created_at,
        e.callback_url, e.callback_secret, e.callback_body_format, e.callback_body_fields,
-       -- A webhook's settings come once per claim, on the first of its rows: the driver parses
-       -- them once (four JSON columns, an array, dates), not once per delivery.
-       c.webhook_first, w.id is not null as webhook_found,
-       case when c.webhook_first then w.url end as url, case when c.webhook_first then w.method end as method,
-       case when c.webhook_first then w.query_params end as query_params, case when c.webhook_first then w.headers end as headers,
-       case when c.webhook_first then w.auth end as auth, case when c.webhook_first then w.body_format end as body_format,
-       case when c.webhook_first then w.body_fields end as body_fields, case when c.webhook_first then w.timeout_ms end as timeout_ms,
-       case when c.webhook_first then w.retry_schedule_seconds end as retry_schedule_seconds, case when c.webhook_first then w.active end as active,
-       case when c.webhook_first then w.secret end as secret, case when c.webhook_first then w.previous_secret end as previous_secret,
-       case when c.webhook_first then w.previous_secret_expires_at end as previous_secret_expires_at,
-       case when c.webhook_first then w.updated_at end as webhook_updated_at,
+       w.url, w.method, w.query_params, w.headers, w.auth, w.body_format, w.body_fields, w.timeout_ms,
+       w.retry_schedule_seconds, w.active, w.secret, w.previous_secret, w.previous_secret_expires_at,
+       w.updated_at as webhook_updated_at,
        (select count(*) from notified) as notifications
 from (select claimed.*, row_number() over (partition by claimed.webhook_id) = 1 as webhook_first from claimed) c
 -- Each claimed row's event by its primary key, whatever the planner guesses the claim's size
 -- to be (the limit kept in the subquery stops it from becoming a join that could read the
 -- whole event table): the claim runs on its generic plan (Database.claimPool).
 cross join lateral (select * from event e where e.id = c.event_id limit 1) e
-left join webhook w on w.id = c.webhook_id
+-- A webhook's settings come once per claim, on the first of its rows (null on the others): the
+-- driver parses them once (four JSON columns, an array, dates), not once per delivery.
+left join webhook w on w.id = c.webhook_id and c.webhook_first
 `;
 
 export async function claimDueDeliveries(db: Queryable, request: ClaimRequest): Promise<ClaimedDelivery[]> {
@@ -144,7 +138,8 @@ export async function claimDueDeliveries(db: Queryable, request: ClaimRequest): 
   type Webhook = NonNullable<ClaimedDelivery['webhook']>;
   const webhooks = new Map<string, Webhook>();
   for (const row of result.rows) {
-    if (!row.webhook_first || !row.webhook_found) continue;
+    // Null on a webhook's other rows, and for a deleted webhook.
+    if (row.url === null) continue;
     webhooks.set(row.webhook_id, {
       url: row.url,
       method: row.method,
